@@ -1,0 +1,14 @@
+//! rumour: gossip membership with SWIM and the Lifeguard refinements,
+//! speaking the HashiCorp memberlist wire protocol.
+//!
+//! - [`wire`]: the memberlist wire format (messages, compound, CRC, label,
+//!   LZW compression, AES-GCM encryption).
+//! - [`proto`]: the protocol as a sans-io state machine: no sockets, no clock,
+//!   no global randomness.
+//! - [`sim`]: a deterministic simulator running many [`proto`] instances on a
+//!   virtual clock and a modelled network.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs, unreachable_pub)]
+
+pub mod wire;
