@@ -11,4 +11,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs, unreachable_pub)]
 
+pub mod proto;
 pub mod wire;
+
+pub use proto::{Config, ConfigError, Event, Member, MemberState};

@@ -1,7 +1,8 @@
 //! memberlist's message structs (`net.go`) and their MessagePack form.
 //!
-//! Field names and order follow the Go declarations, because go-msgpack keys
-//! each map entry by the Go field name and writes them in declaration order.
+//! Field names follow the Go declarations, because go-msgpack keys each map
+//! entry by the Go field name; it writes the keys in sorted order (seen in
+//! the golden vectors), and so do we.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -259,6 +260,20 @@ fn decode_map_from<'a>(
     Ok(())
 }
 
+/// The optional `SourceAddr`, `SourceNode`, `SourcePort` fields, in Go's
+/// sorted key order.
+fn write_source(w: &mut Writer, source: Option<SocketAddr>, source_node: &str) {
+    if let Some(src) = source {
+        w.field_raw("SourceAddr", &ip_bytes(src.ip()));
+    }
+    if !source_node.is_empty() {
+        w.field_str("SourceNode", source_node);
+    }
+    if let Some(src) = source {
+        w.field_uint("SourcePort", src.port() as u64);
+    }
+}
+
 fn source_addr(addr: Option<Vec<u8>>, port: u16) -> Result<Option<SocketAddr>, DecodeError> {
     match addr {
         Some(a) if !a.is_empty() && port > 0 => Ok(Some(SocketAddr::new(ip_from_bytes(&a)?, port))),
@@ -273,15 +288,9 @@ impl Ping {
         let has_source = self.source.is_some();
         let has_node = !self.source_node.is_empty();
         w.map_len(2 + 2 * has_source as usize + has_node as usize);
-        w.field_uint("SeqNo", self.seq_no as u64);
         w.field_str("Node", &self.node);
-        if let Some(src) = self.source {
-            w.field_raw("SourceAddr", &ip_bytes(src.ip()));
-            w.field_uint("SourcePort", src.port() as u64);
-        }
-        if has_node {
-            w.field_str("SourceNode", &self.source_node);
-        }
+        w.field_uint("SeqNo", self.seq_no as u64);
+        write_source(&mut w, self.source, &self.source_node);
         w.buf
     }
 
@@ -315,18 +324,12 @@ impl IndirectPing {
         let has_source = self.source.is_some();
         let has_node = !self.source_node.is_empty();
         w.map_len(5 + 2 * has_source as usize + has_node as usize);
-        w.field_uint("SeqNo", self.seq_no as u64);
-        w.field_raw("Target", &ip_bytes(self.target.ip()));
-        w.field_uint("Port", self.target.port() as u64);
-        w.field_str("Node", &self.node);
         w.field_bool("Nack", self.nack);
-        if let Some(src) = self.source {
-            w.field_raw("SourceAddr", &ip_bytes(src.ip()));
-            w.field_uint("SourcePort", src.port() as u64);
-        }
-        if has_node {
-            w.field_str("SourceNode", &self.source_node);
-        }
+        w.field_str("Node", &self.node);
+        w.field_uint("Port", self.target.port() as u64);
+        w.field_uint("SeqNo", self.seq_no as u64);
+        write_source(&mut w, self.source, &self.source_node);
+        w.field_raw("Target", &ip_bytes(self.target.ip()));
         w.buf
     }
 
@@ -364,8 +367,8 @@ impl Ack {
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::with_type(msg_type::ACK_RESP);
         w.map_len(2);
-        w.field_uint("SeqNo", self.seq_no as u64);
         w.field_opt_raw("Payload", &self.payload);
+        w.field_uint("SeqNo", self.seq_no as u64);
         w.buf
     }
 
@@ -411,9 +414,9 @@ impl Nack {
 fn encode_verdict(ty: u8, incarnation: u32, node: &str, from: &str) -> Vec<u8> {
     let mut w = Writer::with_type(ty);
     w.map_len(3);
+    w.field_str("From", from);
     w.field_uint("Incarnation", incarnation as u64);
     w.field_str("Node", node);
-    w.field_str("From", from);
     w.buf
 }
 
@@ -502,11 +505,11 @@ impl Alive {
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::with_type(msg_type::ALIVE);
         w.map_len(6);
-        w.field_uint("Incarnation", self.incarnation as u64);
-        w.field_str("Node", &self.node);
         w.field_raw("Addr", &ip_bytes(self.addr.ip()));
-        w.field_uint("Port", self.addr.port() as u64);
+        w.field_uint("Incarnation", self.incarnation as u64);
         w.field_opt_raw("Meta", &self.meta);
+        w.field_str("Node", &self.node);
+        w.field_uint("Port", self.addr.port() as u64);
         w.field_raw("Vsn", &self.vsn);
         w.buf
     }
@@ -527,9 +530,9 @@ impl Alive {
 impl PushPullHeader {
     pub(crate) fn write(&self, w: &mut Writer) {
         w.map_len(3);
+        w.field_bool("Join", self.join);
         w.field_uint("Nodes", self.nodes as u64);
         w.field_uint("UserStateLen", self.user_state_len as u64);
-        w.field_bool("Join", self.join);
     }
 
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
@@ -553,11 +556,11 @@ impl PushPullHeader {
 impl PushNodeState {
     pub(crate) fn write(&self, w: &mut Writer) {
         w.map_len(7);
-        w.field_str("Name", &self.name);
         w.field_raw("Addr", &ip_bytes(self.addr.ip()));
-        w.field_uint("Port", self.addr.port() as u64);
-        w.field_opt_raw("Meta", &self.meta);
         w.field_uint("Incarnation", self.incarnation as u64);
+        w.field_opt_raw("Meta", &self.meta);
+        w.field_str("Name", &self.name);
+        w.field_uint("Port", self.addr.port() as u64);
         w.field_uint("State", self.state as u64);
         w.field_raw("Vsn", &self.vsn);
     }

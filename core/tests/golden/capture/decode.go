@@ -107,11 +107,10 @@ type wCompress struct {
 
 // ---------------------------------------------------------------------------
 
-type wireField struct {
-	Key         string `json:"key"`
-	KeyFormat   string `json:"key_format"`
-	ValueFormat string `json:"value_format"`
-}
+// wireField describes one map entry as it appeared on the wire, in wire
+// order: "Key: value-format" (keys are fixstr; otherwise the key format is
+// given in parentheses).
+type wireField string
 
 type msgJSON struct {
 	Type      string                   `json:"type"`
@@ -300,7 +299,10 @@ func mpMapWire(b []byte) (int, []wireField, error) {
 			return 0, nil, err
 		}
 		off += vn
-		fields = append(fields, wireField{Key: key, KeyFormat: kf, ValueFormat: vf})
+		if kf != "fixstr" {
+			key += " (" + kf + " key)"
+		}
+		fields = append(fields, wireField(key+": "+vf))
 	}
 	return n, fields, nil
 }

@@ -1,0 +1,772 @@
+//! The protocol state machine: routes inputs to the mechanisms and collects
+//! their outputs. It owns no socket and reads no clock.
+//!
+//! Drive it like this, in any order, from one thread:
+//! - inputs: [`Proto::handle_packet`], [`Proto::handle_stream`] (a stream a
+//!   peer opened), [`Proto::handle_stream_reply`] / [`Proto::handle_stream_failed`]
+//!   (a stream we asked for), [`Proto::handle_timeout`], and the commands
+//!   ([`Proto::join`], [`Proto::leave`], [`Proto::set_meta`],
+//!   [`Proto::broadcast`], [`Proto::send`]);
+//! - then drain the outputs: [`Proto::poll_transmit`] (UDP packets),
+//!   [`Proto::poll_stream`] (TCP exchanges to open), [`Proto::poll_event`]
+//!   (what the user sees), and sleep until [`Proto::poll_timeout`].
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use super::awareness::Awareness;
+use super::broadcast_queue::{retransmit_limit, BroadcastQueue};
+use super::config::{Config, ConfigError};
+use super::members::{Member, MemberState, Members, NodeState};
+use super::probe::{ActiveProbe, Relay};
+use super::rng::Rng;
+use super::suspicion::Suspicion;
+use super::user::Seen;
+use crate::wire::packet::{self, Layers};
+use crate::wire::{compound, Alive, Message, COMPOUND_HEADER_OVERHEAD, COMPOUND_OVERHEAD, META_MAX_SIZE};
+
+/// The highest protocol version this implementation understands.
+pub const PROTOCOL_VERSION_MAX: u8 = 5;
+/// The lowest protocol version this implementation understands.
+pub const PROTOCOL_VERSION_MIN: u8 = 1;
+/// Most parts in one compound packet we build (the count is one byte).
+const MAX_COMPOUND_PARTS: usize = 255;
+/// Token the leave's dead rumour carries through the broadcast queue.
+pub(super) const LEAVE_TOKEN: u64 = 1;
+
+/// A UDP packet to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// Destination.
+    pub to: SocketAddr,
+    /// The packet, every layer applied.
+    pub payload: Vec<u8>,
+}
+
+/// Identifies a stream the machine asked the runtime to open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StreamId(pub u64);
+
+/// A TCP exchange to perform: connect to `to`, write `payload`, and if
+/// `expects_reply`, read the reply and hand it to
+/// [`Proto::handle_stream_reply`]; on any failure or after `timeout`, call
+/// [`Proto::handle_stream_failed`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamRequest {
+    /// Identifies the exchange in the replies.
+    pub id: StreamId,
+    /// Peer address.
+    pub to: SocketAddr,
+    /// Bytes to write.
+    pub payload: Vec<u8>,
+    /// Whether a reply message follows.
+    pub expects_reply: bool,
+    /// Give up after this long.
+    pub timeout: Duration,
+}
+
+/// How a user message reached us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// Spread to every member by [`Proto::broadcast`].
+    Broadcast,
+    /// Sent to this member alone by [`Proto::send`].
+    Direct,
+}
+
+/// What the user of a node is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A member joined (or came back after being dead or gone).
+    MemberJoined(Member),
+    /// A member changed its metadata.
+    MemberUpdated(Member),
+    /// A member missed probes and is suspected.
+    MemberSuspect(Member),
+    /// A suspected member refuted the suspicion.
+    MemberRecovered(Member),
+    /// A member was declared failed.
+    MemberFailed(Member),
+    /// A member left gracefully.
+    MemberLeft(Member),
+    /// A user message.
+    Message {
+        /// Sender's name, when the sender is a rumour node (Go memberlist
+        /// user messages carry no sender).
+        from: Option<String>,
+        /// Broadcast or direct.
+        kind: MessageKind,
+        /// The bytes.
+        payload: Vec<u8>,
+    },
+}
+
+/// Protocol decisions, recorded for the simulator when tracing is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trace {
+    /// A probe of `target` began.
+    ProbeStarted {
+        /// The member probed.
+        target: String,
+    },
+    /// The probe of `target` ended.
+    ProbeFinished {
+        /// The member probed.
+        target: String,
+        /// Whether any ack (direct, indirect or TCP) came back in time.
+        acked: bool,
+    },
+}
+
+/// Counters kept by the machine.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProtoStats {
+    /// Packets handed to [`Proto::poll_transmit`].
+    pub packets_sent: u64,
+    /// Their bytes.
+    pub bytes_sent: u64,
+    /// Packets given to [`Proto::handle_packet`].
+    pub packets_received: u64,
+    /// Their bytes.
+    pub bytes_received: u64,
+    /// Packets or messages that failed to decode, or had the wrong label or key.
+    pub decode_errors: u64,
+    /// Streams requested.
+    pub streams_opened: u64,
+    /// Streams accepted from peers.
+    pub streams_accepted: u64,
+    /// Probes started.
+    pub probes: u64,
+    /// Probes that ended without any ack.
+    pub probes_failed: u64,
+    /// Times this node refuted a suspicion or death about itself.
+    pub refutes: u64,
+    /// Alive messages ignored because the name is taken by another address.
+    pub name_conflicts: u64,
+    /// Push-pull exchanges refused for incompatible protocol versions.
+    pub incompatible_peers: u64,
+}
+
+/// Why a command was refused. Nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// Metadata above memberlist's 512-byte limit.
+    #[error("metadata is {0} bytes; at most 512 are allowed")]
+    MetaTooLarge(usize),
+    /// A message that does not fit in one packet.
+    #[error("message is {size} bytes; at most {limit} fit in one packet (send reliably for more)")]
+    MessageTooLarge {
+        /// Its size.
+        size: usize,
+        /// The most that fits.
+        limit: usize,
+    },
+    /// No member of that name is known.
+    #[error("no member named {0:?}")]
+    UnknownMember(String),
+    /// The member is dead or has left.
+    #[error("member {0:?} is not alive")]
+    MemberGone(String),
+    /// The node has left the cluster.
+    #[error("this node has left the cluster")]
+    Left,
+}
+
+/// What the stream a peer opened came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamOutcome {
+    /// The message is incomplete: read more and call again with all of it.
+    NeedMore,
+    /// Handled; write `reply` back if there is one, then close.
+    Done {
+        /// Bytes to write back.
+        reply: Option<Vec<u8>>,
+    },
+    /// The input was bad; write `reply` (an error message) if any, then close.
+    Rejected {
+        /// Bytes to write back.
+        reply: Option<Vec<u8>>,
+        /// What was wrong.
+        error: crate::wire::DecodeError,
+    },
+}
+
+/// What a stream we opened came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyOutcome {
+    /// The reply is incomplete: read more and call again with all of it.
+    NeedMore,
+    /// The exchange is over.
+    Done(Result<(), StreamFailure>),
+}
+
+/// Why an exchange we opened failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StreamFailure {
+    /// The reply could not be decoded.
+    #[error("bad reply: {0}")]
+    Decode(crate::wire::DecodeError),
+    /// The peer answered with an error message.
+    #[error("peer reported: {0}")]
+    Remote(String),
+    /// The peer answered with something else than expected.
+    #[error("unexpected reply")]
+    UnexpectedReply,
+    /// The peer's protocol versions cannot work with ours.
+    #[error("incompatible protocol versions: {0}")]
+    Incompatible(String),
+    /// No exchange of that id is pending.
+    #[error("unknown stream")]
+    UnknownStream,
+    /// Connection failed or timed out (reported by the runtime).
+    #[error("connection failed or timed out")]
+    Connection,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PendingStream {
+    PushPull { join: bool },
+    TcpPing { seq: u32 },
+    UserMessage,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Timers {
+    pub(super) probe: Option<Instant>,
+    pub(super) gossip: Option<Instant>,
+    pub(super) push_pull: Option<Instant>,
+}
+
+/// One node's protocol state. See the module documentation for how to drive it.
+#[derive(Debug)]
+pub struct Proto {
+    pub(super) cfg: Config,
+    pub(super) layers: Layers,
+    pub(super) name: String,
+    pub(super) addr: SocketAddr,
+    pub(super) incarnation: u32,
+    pub(super) seq_no: u32,
+    pub(super) rng: Rng,
+    pub(super) members: Members,
+    pub(super) awareness: Awareness,
+    pub(super) suspicions: HashMap<String, Suspicion>,
+    pub(super) broadcasts: BroadcastQueue,
+    pub(super) user_broadcasts: BroadcastQueue,
+    pub(super) seen: Seen,
+    pub(super) user_seq: u64,
+    pub(super) probe: Option<ActiveProbe>,
+    pub(super) probe_pending: bool,
+    pub(super) probe_index: usize,
+    pub(super) relays: HashMap<u32, Relay>,
+    pub(super) timers: Timers,
+    pub(super) pending_streams: HashMap<StreamId, PendingStream>,
+    pub(super) next_stream: u64,
+    pub(super) left: bool,
+    pub(super) leave_done: bool,
+    transmits: VecDeque<Transmit>,
+    streams: VecDeque<StreamRequest>,
+    pub(super) events: VecDeque<Event>,
+    trace: Option<VecDeque<Trace>>,
+    pub(super) stats: ProtoStats,
+}
+
+impl Proto {
+    /// A node named `config.name` reachable at `addr`, with its RNG seeded by
+    /// `seed`. It knows only itself until it joins or is joined.
+    pub fn new(config: Config, addr: SocketAddr, seed: u64, now: Instant) -> Result<Self, ConfigError> {
+        config.validate()?;
+        if config.name.is_empty() {
+            return Err(ConfigError { field: "name", reason: "must not be empty".into() });
+        }
+        let layers = Layers {
+            label: config.label.clone(),
+            keyring: config.keyring(),
+            compress: config.enable_compression,
+            verify_incoming: config.gossip_verify_incoming,
+            verify_outgoing: config.gossip_verify_outgoing,
+        };
+        let lifeguard = config.experiment.lifeguard;
+        let mut p = Proto {
+            name: config.name.clone(),
+            addr,
+            incarnation: 0,
+            seq_no: 0,
+            rng: Rng::new(seed),
+            members: Members::default(),
+            awareness: Awareness::new(config.awareness_max_multiplier, lifeguard),
+            suspicions: HashMap::new(),
+            broadcasts: BroadcastQueue::default(),
+            user_broadcasts: BroadcastQueue::default(),
+            seen: Seen::default(),
+            user_seq: 0,
+            probe: None,
+            probe_pending: false,
+            probe_index: 0,
+            relays: HashMap::new(),
+            timers: Timers::default(),
+            pending_streams: HashMap::new(),
+            next_stream: 0,
+            left: false,
+            leave_done: false,
+            transmits: VecDeque::new(),
+            streams: VecDeque::new(),
+            events: VecDeque::new(),
+            trace: None,
+            stats: ProtoStats::default(),
+            layers,
+            cfg: config,
+        };
+        p.schedule(now);
+        let alive = Alive {
+            incarnation: p.next_incarnation(),
+            node: p.name.clone(),
+            addr,
+            meta: p.cfg.meta.clone(),
+            vsn: p.vsn(),
+        };
+        p.alive_node(alive, true, now);
+        Ok(p)
+    }
+
+    /// Starts the periodic timers, each at a random phase as memberlist's
+    /// `triggerFunc` staggers them (or all at once when experiment
+    /// alignment asks for it).
+    fn schedule(&mut self, now: Instant) {
+        let stagger = |rng: &mut Rng, d: Duration| -> Duration {
+            if d.is_zero() {
+                Duration::ZERO
+            } else {
+                Duration::from_nanos((rng.next_u64() % d.as_nanos().max(1) as u64).max(1))
+            }
+        };
+        let probe = stagger(&mut self.rng, self.cfg.probe_interval);
+        self.timers.probe = Some(now + probe);
+        if !self.cfg.gossip_interval.is_zero() && self.cfg.gossip_nodes > 0 {
+            let g = stagger(&mut self.rng, self.cfg.gossip_interval);
+            self.timers.gossip = Some(now + g);
+        }
+        if !self.cfg.push_pull_interval.is_zero() {
+            let pp = stagger(&mut self.rng, self.cfg.push_pull_interval);
+            self.timers.push_pull = Some(now + pp);
+        }
+    }
+
+    /// Moves every periodic timer so that its next tick falls at `at`
+    /// (the simulator aligns nodes this way for the SWIM-model experiments).
+    pub fn align_timers(&mut self, at: Instant) {
+        self.timers.probe = Some(at);
+        if self.timers.gossip.is_some() {
+            self.timers.gossip = Some(at);
+        }
+    }
+
+    /// Turns recording of [`Trace`] records on or off.
+    pub fn set_tracing(&mut self, on: bool) {
+        self.trace = on.then(VecDeque::new);
+    }
+
+    pub(super) fn trace(&mut self, t: Trace) {
+        if let Some(q) = &mut self.trace {
+            q.push_back(t);
+        }
+    }
+
+    /// The next trace record, if tracing is on.
+    pub fn poll_trace(&mut self) -> Option<Trace> {
+        self.trace.as_mut()?.pop_front()
+    }
+
+    /// This node's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// This node's configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Protocol version vector this node advertises.
+    pub(super) fn vsn(&self) -> [u8; 6] {
+        [PROTOCOL_VERSION_MIN, PROTOCOL_VERSION_MAX, self.cfg.protocol_version, 0, 0, 0]
+    }
+
+    pub(super) fn next_seq(&mut self) -> u32 {
+        self.seq_no = self.seq_no.wrapping_add(1);
+        self.seq_no
+    }
+
+    pub(super) fn next_incarnation(&mut self) -> u32 {
+        self.incarnation = self.incarnation.wrapping_add(1);
+        self.incarnation
+    }
+
+    /// This node as a member.
+    pub fn local(&self) -> Member {
+        self.members.get(&self.name).expect("the local node is always in the table").member.clone()
+    }
+
+    /// Members that are alive or suspect, this node included.
+    pub fn members(&self) -> Vec<Member> {
+        self.members.iter().filter(|n| !n.member.state.is_gone()).map(|n| n.member.clone()).collect()
+    }
+
+    /// Every member still in the table, dead and left ones included.
+    pub fn all_members(&self) -> impl Iterator<Item = &Member> {
+        self.members.iter().map(|n| &n.member)
+    }
+
+    /// One member by name.
+    pub fn member(&self, name: &str) -> Option<&Member> {
+        self.members.get(name).map(|n| &n.member)
+    }
+
+    /// How many members are alive or suspect, this node included.
+    pub fn num_members(&self) -> usize {
+        self.members.iter().filter(|n| !n.member.state.is_gone()).count()
+    }
+
+    /// Lifeguard's local health score (0 is healthy).
+    pub fn health_score(&self) -> u32 {
+        self.awareness.score()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &ProtoStats {
+        &self.stats
+    }
+
+    /// Rumours (membership and user) waiting to be gossiped.
+    pub fn queued_broadcasts(&self) -> usize {
+        self.broadcasts.len() + self.user_broadcasts.len()
+    }
+
+    /// Whether this node has left (see [`Proto::leave`]).
+    pub fn has_left(&self) -> bool {
+        self.left
+    }
+
+    /// After [`Proto::leave`]: whether the leave rumour has been sent as many
+    /// times as a rumour is, or there was nobody to tell. The runtime waits
+    /// for this (with a timeout) before shutting down.
+    pub fn leave_broadcast_done(&self) -> bool {
+        self.leave_done
+    }
+
+    // ---- commands ----
+
+    /// Joins through `seed`: a push-pull exchange marked as a join. The
+    /// result comes back through [`Proto::handle_stream_reply`] for the
+    /// returned id.
+    pub fn join(&mut self, seed: SocketAddr, now: Instant) -> StreamId {
+        self.start_push_pull(seed, true, now)
+    }
+
+    /// Leaves gracefully: spreads a dead rumour about ourselves, which peers
+    /// read as "left". See [`Proto::leave_broadcast_done`].
+    pub fn leave(&mut self, now: Instant) {
+        if self.left {
+            return;
+        }
+        self.left = true;
+        let d = crate::wire::Dead { incarnation: self.incarnation, node: self.name.clone(), from: self.name.clone() };
+        self.dead_node(d, now);
+        let anyone = self.members.iter().any(|n| n.member.name != self.name && !n.member.state.is_gone());
+        if !anyone {
+            self.leave_done = true;
+        }
+    }
+
+    /// Replaces this node's metadata and spreads it with a new incarnation.
+    pub fn set_meta(&mut self, meta: Vec<u8>, now: Instant) -> Result<(), CommandError> {
+        if meta.len() > META_MAX_SIZE {
+            return Err(CommandError::MetaTooLarge(meta.len()));
+        }
+        if self.left {
+            return Err(CommandError::Left);
+        }
+        self.cfg.meta = meta.clone();
+        let alive = Alive {
+            incarnation: self.next_incarnation(),
+            node: self.name.clone(),
+            addr: self.addr,
+            meta,
+            vsn: self.vsn(),
+        };
+        self.alive_node(alive, true, now);
+        Ok(())
+    }
+
+    /// The largest user payload [`Proto::broadcast`] accepts.
+    pub fn max_broadcast_size(&self) -> usize {
+        self.packet_room() - super::user::envelope_overhead(&self.name) - COMPOUND_OVERHEAD
+    }
+
+    /// Spreads `payload` to every other member, each receiving it once.
+    pub fn broadcast(&mut self, payload: &[u8]) -> Result<(), CommandError> {
+        let limit = self.max_broadcast_size();
+        if payload.len() > limit {
+            return Err(CommandError::MessageTooLarge { size: payload.len(), limit });
+        }
+        if self.left {
+            return Err(CommandError::Left);
+        }
+        self.user_seq += 1;
+        let msg = super::user::encode_broadcast(&self.name, self.user_seq, payload);
+        self.seen.insert(&self.name, self.user_seq);
+        self.user_broadcasts.push(None, msg, None);
+        self.user_broadcasts.prune(self.cfg.broadcast_queue_depth);
+        Ok(())
+    }
+
+    /// Sends `payload` to one member: in a packet (best effort) or, when
+    /// `reliable`, over a stream.
+    pub fn send(&mut self, to: &str, payload: &[u8], reliable: bool, now: Instant) -> Result<(), CommandError> {
+        let node = self.members.get(to).ok_or_else(|| CommandError::UnknownMember(to.to_string()))?;
+        if node.member.state.is_gone() {
+            return Err(CommandError::MemberGone(to.to_string()));
+        }
+        let addr = node.member.addr;
+        let msg = super::user::encode_direct(&self.name, payload);
+        if reliable {
+            let _ = now;
+            let stream = crate::wire::stream::StreamMessage::User(msg[1..].to_vec());
+            self.open_stream(addr, &stream, PendingStream::UserMessage, false);
+            return Ok(());
+        }
+        let limit = self.packet_room();
+        if msg.len() > limit {
+            return Err(CommandError::MessageTooLarge {
+                size: payload.len(),
+                limit: limit - (msg.len() - payload.len()),
+            });
+        }
+        self.raw_send(addr, Some(to), msg);
+        Ok(())
+    }
+
+    // ---- inputs ----
+
+    /// A UDP packet arrived from `from`.
+    pub fn handle_packet(&mut self, from: SocketAddr, packet: &[u8], now: Instant) {
+        self.stats.packets_received += 1;
+        self.stats.bytes_received += packet.len() as u64;
+        let body = match packet::open(&self.layers, packet) {
+            Ok(b) => b,
+            Err(_) => {
+                self.stats.decode_errors += 1;
+                return;
+            }
+        };
+        let (msgs, errors) = packet::split(&body);
+        self.stats.decode_errors += errors.len() as u64;
+        for m in msgs {
+            self.handle_message(from, m, now);
+        }
+    }
+
+    fn handle_message(&mut self, from: SocketAddr, msg: Message, now: Instant) {
+        match msg {
+            Message::Ping(p) => self.handle_ping(from, p),
+            Message::IndirectPing(ind) => self.handle_indirect_ping(from, ind, now),
+            Message::Ack(a) => self.handle_ack(a, now),
+            Message::Nack(n) => self.handle_nack(n),
+            Message::Suspect(s) => self.suspect_node(s, now),
+            Message::Alive(a) => {
+                if !self.left || a.node != self.name {
+                    self.alive_node(a, false, now)
+                }
+            }
+            Message::Dead(d) => self.dead_node(d, now),
+            Message::User(bytes) => self.handle_user(&bytes),
+        }
+    }
+
+    /// Time passed: fires every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.probe_timers(now);
+        if let Some(at) = self.timers.probe.filter(|t| *t <= now) {
+            self.timers.probe = Some(next_tick(at, self.cfg.probe_interval, now));
+            if self.probe.is_some() {
+                // memberlist's ticker keeps one tick while a probe runs.
+                self.probe_pending = true;
+            } else {
+                self.start_probe(now);
+            }
+        }
+        if let Some(at) = self.timers.gossip.filter(|t| *t <= now) {
+            self.timers.gossip = Some(next_tick(at, self.cfg.gossip_interval, now));
+            self.gossip(now);
+        }
+        if let Some(at) = self.timers.push_pull.filter(|t| *t <= now) {
+            let _ = at;
+            let interval = super::push_pull::push_pull_scale(self.cfg.push_pull_interval, self.members.len());
+            self.timers.push_pull = Some(now + interval);
+            self.periodic_push_pull(now);
+        }
+        self.relay_timers(now);
+        self.suspicion_timers(now);
+    }
+
+    /// When [`Proto::handle_timeout`] next needs calling.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let mut next: Option<Instant> = None;
+        let mut consider = |t: Option<Instant>| {
+            if let Some(t) = t {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        };
+        consider(self.timers.probe);
+        consider(self.timers.gossip);
+        consider(self.timers.push_pull);
+        if let Some(p) = &self.probe {
+            consider(Some(p.next_deadline()));
+        }
+        for r in self.relays.values() {
+            consider(Some(r.next_deadline()));
+        }
+        for s in self.suspicions.values() {
+            consider(Some(s.deadline()));
+        }
+        next
+    }
+
+    /// The next packet to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next stream exchange to open.
+    pub fn poll_stream(&mut self) -> Option<StreamRequest> {
+        self.streams.pop_front()
+    }
+
+    /// The next event for the user.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    // ---- output helpers ----
+
+    /// Bytes available in one packet for messages, after compound header
+    /// and encryption overheads.
+    pub(super) fn packet_room(&self) -> usize {
+        self.cfg.udp_buffer_size - COMPOUND_HEADER_OVERHEAD - self.layers.packet_overhead()
+    }
+
+    /// Takes queued rumours fitting in `limit` bytes: membership first, user
+    /// broadcasts in what is left (memberlist `getBroadcasts`).
+    pub(super) fn get_broadcasts(&mut self, overhead: usize, limit: usize) -> Vec<Vec<u8>> {
+        let tl = retransmit_limit(self.cfg.retransmit_mult, self.members.len());
+        let mut out = self.broadcasts.take(overhead, limit, tl);
+        let used: usize = out.iter().map(|m| m.len() + overhead).sum();
+        let avail = limit.saturating_sub(used);
+        if avail > overhead + crate::wire::USER_MSG_OVERHEAD {
+            out.extend(self.user_broadcasts.take(overhead, avail, tl));
+        }
+        out.truncate(MAX_COMPOUND_PARTS - 1);
+        if self.broadcasts.take_finished().contains(&LEAVE_TOKEN) {
+            self.leave_done = true;
+        }
+        out
+    }
+
+    /// Sends one message, piggybacking queued rumours (memberlist `sendMsg`).
+    pub(super) fn send_msg(&mut self, to: SocketAddr, to_name: Option<&str>, msg: Vec<u8>) {
+        let avail = self.packet_room().saturating_sub(msg.len());
+        let extra = self.get_broadcasts(COMPOUND_OVERHEAD, avail);
+        if extra.is_empty() {
+            self.raw_send(to, to_name, msg);
+            return;
+        }
+        let mut parts = Vec::with_capacity(extra.len() + 1);
+        parts.push(msg);
+        parts.extend(extra);
+        self.raw_send(to, to_name, compound::encode(&parts));
+    }
+
+    /// Wraps and queues a packet. A CRC is added for members known to speak
+    /// protocol 5, as memberlist adds it.
+    pub(super) fn raw_send(&mut self, to: SocketAddr, to_name: Option<&str>, payload: Vec<u8>) {
+        let crc = to_name.and_then(|n| self.members.get(n)).is_some_and(|n| n.member.protocol[1] >= 5);
+        let nonce = if self.layers.encrypts() { self.rng.nonce() } else { [0; 12] };
+        let wire = packet::seal(&self.layers, payload, crc, nonce);
+        self.stats.packets_sent += 1;
+        self.stats.bytes_sent += wire.len() as u64;
+        self.transmits.push_back(Transmit { to, payload: wire });
+    }
+
+    /// Queues a stream exchange and remembers what it is for.
+    pub(super) fn open_stream(
+        &mut self,
+        to: SocketAddr,
+        msg: &crate::wire::stream::StreamMessage,
+        purpose: PendingStream,
+        expects_reply: bool,
+    ) -> StreamId {
+        self.next_stream += 1;
+        let id = StreamId(self.next_stream);
+        let nonce = if self.layers.encrypts() { self.rng.nonce() } else { [0; 12] };
+        let payload = crate::wire::stream::seal(&self.layers, msg, nonce);
+        if expects_reply {
+            self.pending_streams.insert(id, purpose);
+        }
+        self.stats.streams_opened += 1;
+        self.streams.push_back(StreamRequest { id, to, payload, expects_reply, timeout: self.cfg.tcp_timeout });
+        id
+    }
+
+    /// Gossip round: queued rumours to `gossip_nodes` random members
+    /// (memberlist `gossip`). Dead members are included for
+    /// `gossip_to_the_dead_time`, so they can learn of it and refute.
+    fn gossip(&mut self, now: Instant) {
+        if self.broadcasts.len() + self.user_broadcasts.len() == 0 {
+            return;
+        }
+        let me = self.name.clone();
+        let to_dead = self.cfg.gossip_to_the_dead_time;
+        let picked = self.members.random(self.cfg.gossip_nodes, &mut self.rng, |n| {
+            n.member.name != me
+                && match n.member.state {
+                    MemberState::Alive | MemberState::Suspect => true,
+                    MemberState::Dead => now.saturating_duration_since(n.state_change) <= to_dead,
+                    MemberState::Left => false,
+                }
+        });
+        let targets: Vec<(SocketAddr, String)> = picked
+            .into_iter()
+            .map(|i| (self.members.at(i).member.addr, self.members.at(i).member.name.clone()))
+            .collect();
+        let room = self.packet_room();
+        for (addr, name) in targets {
+            let msgs = self.get_broadcasts(COMPOUND_OVERHEAD, room);
+            if msgs.is_empty() {
+                return;
+            }
+            let payload = if msgs.len() == 1 { msgs.into_iter().next().expect("one") } else { compound::encode(&msgs) };
+            self.raw_send(addr, Some(&name), payload);
+        }
+    }
+
+    pub(super) fn emit(&mut self, event: Event) {
+        self.events.push_back(event);
+    }
+
+    pub(super) fn node_mut(&mut self, name: &str) -> Option<&mut NodeState> {
+        self.members.get_mut(name)
+    }
+}
+
+/// The first tick of a `period` grid anchored at `at` that lies after `now`
+/// (missed ticks are dropped, as Go's ticker drops them).
+fn next_tick(at: Instant, period: Duration, now: Instant) -> Instant {
+    let mut next = at + period;
+    if next <= now {
+        let behind = now.duration_since(at).as_nanos() / period.as_nanos().max(1);
+        next = at + period * (behind as u32 + 1);
+    }
+    next
+}

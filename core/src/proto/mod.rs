@@ -1,0 +1,35 @@
+//! The protocol as a sans-io state machine: SWIM failure detection with the
+//! Lifeguard refinements, gossip dissemination and push-pull anti-entropy,
+//! with memberlist's semantics so it can talk to memberlist.
+//!
+//! Nothing here touches a socket, reads a clock or uses global randomness:
+//! time comes in as an argument, randomness from a seeded [`Rng`], and every
+//! output is pulled ([`Proto::poll_transmit`], [`Proto::poll_stream`],
+//! [`Proto::poll_event`], [`Proto::poll_timeout`]). The runtime and the
+//! simulator drive the same code.
+
+mod awareness;
+mod broadcast_queue;
+mod config;
+mod machine;
+mod members;
+mod probe;
+mod push_pull;
+mod rng;
+mod state;
+mod suspicion;
+mod user;
+
+#[cfg(test)]
+mod tests;
+
+pub use broadcast_queue::retransmit_limit;
+pub use config::{Config, ConfigError, Experiment, ProbeSelection};
+pub use machine::{
+    CommandError, Event, MessageKind, Proto, ProtoStats, ReplyOutcome, StreamFailure, StreamId, StreamOutcome,
+    StreamRequest, Trace, Transmit, PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN,
+};
+pub use members::{Member, MemberState};
+pub use push_pull::push_pull_scale;
+pub use rng::Rng;
+pub use suspicion::{suspicion_timeout, suspicion_timeout_after};

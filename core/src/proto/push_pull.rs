@@ -1,0 +1,194 @@
+//! Push-pull anti-entropy and the other stream exchanges (memberlist
+//! `pushPull`, `pushPullNode`, `handleConn`, `sendAndReceiveState`).
+//!
+//! Periodically, and on join, two members swap their whole member tables
+//! over a stream and merge them, which repairs whatever gossip missed.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use super::machine::{Event, MessageKind, PendingStream, Proto, ReplyOutcome, StreamFailure, StreamId, StreamOutcome};
+use super::members::MemberState;
+use crate::wire::stream::{self, StreamMessage};
+use crate::wire::{Ack, DecodeError, PushNodeState, MAX_PUSH_STATE_BYTES};
+
+/// Clusters up to this size push-pull at the configured interval
+/// (`pushPullScaleThreshold`).
+const PUSH_PULL_SCALE_THRESHOLD: usize = 32;
+
+/// memberlist's `pushPullScale`: the interval grows by one multiple for each
+/// doubling of the cluster beyond 32 members, so total exchange traffic
+/// stays bounded.
+pub fn push_pull_scale(interval: Duration, n: usize) -> Duration {
+    if n <= PUSH_PULL_SCALE_THRESHOLD {
+        return interval;
+    }
+    let multiplier = ((n as f64).log2() - (PUSH_PULL_SCALE_THRESHOLD as f64).log2()).ceil() + 1.0;
+    interval * multiplier as u32
+}
+
+impl Proto {
+    fn local_state(&self, join: bool) -> StreamMessage {
+        let nodes = self
+            .members
+            .iter()
+            .map(|n| PushNodeState {
+                name: n.member.name.clone(),
+                addr: n.member.addr,
+                meta: n.member.meta.clone(),
+                incarnation: n.member.incarnation,
+                state: n.member.state.to_wire(),
+                vsn: n.member.protocol,
+            })
+            .collect();
+        StreamMessage::PushPull { join, nodes, user_state: Vec::new() }
+    }
+
+    /// Opens a push-pull with `to`.
+    pub(super) fn start_push_pull(&mut self, to: SocketAddr, join: bool, _now: Instant) -> StreamId {
+        let msg = self.local_state(join);
+        self.open_stream(to, &msg, PendingStream::PushPull { join }, true)
+    }
+
+    /// The periodic exchange with one random alive member.
+    pub(super) fn periodic_push_pull(&mut self, now: Instant) {
+        let me = self.name.clone();
+        let picked =
+            self.members.random(1, &mut self.rng, |n| n.member.name != me && n.member.state == MemberState::Alive);
+        if let Some(&i) = picked.first() {
+            let addr = self.members.at(i).member.addr;
+            self.start_push_pull(addr, false, now);
+        }
+    }
+
+    fn seal_stream(&mut self, msg: &StreamMessage) -> Vec<u8> {
+        let nonce = if self.layers.encrypts() { self.rng.nonce() } else { [0; 12] };
+        stream::seal(&self.layers, msg, nonce)
+    }
+
+    /// A peer opened a stream to us and sent `buf` so far.
+    pub fn handle_stream(&mut self, from: SocketAddr, buf: &[u8], now: Instant) -> StreamOutcome {
+        let _ = from;
+        let msg = match stream::open(&self.layers, buf) {
+            Ok((msg, _)) => msg,
+            Err(DecodeError::Truncated) if buf.len() <= MAX_PUSH_STATE_BYTES + 64 => return StreamOutcome::NeedMore,
+            Err(error) => {
+                self.stats.decode_errors += 1;
+                let reply = Some(self.seal_stream(&StreamMessage::Err(error.to_string())));
+                return StreamOutcome::Rejected { reply, error };
+            }
+        };
+        self.stats.streams_accepted += 1;
+        match msg {
+            StreamMessage::PushPull { join, nodes, .. } => {
+                // Answer first, as memberlist does, then merge.
+                let reply = self.local_state(join);
+                let reply = Some(self.seal_stream(&reply));
+                match self.verify_protocol(&nodes) {
+                    Ok(()) => self.merge_state(nodes, now),
+                    Err(_) => self.stats.incompatible_peers += 1,
+                }
+                StreamOutcome::Done { reply }
+            }
+            StreamMessage::Ping(p) => {
+                if !p.node.is_empty() && p.node != self.name {
+                    return StreamOutcome::Done { reply: None };
+                }
+                let ack = StreamMessage::Ack(Ack { seq_no: p.seq_no, payload: Vec::new() });
+                StreamOutcome::Done { reply: Some(self.seal_stream(&ack)) }
+            }
+            StreamMessage::User(bytes) => {
+                self.handle_user(&bytes);
+                StreamOutcome::Done { reply: None }
+            }
+            StreamMessage::Ack(_) | StreamMessage::Err(_) => StreamOutcome::Done { reply: None },
+        }
+    }
+
+    /// The reply to a stream we opened, as read so far.
+    pub fn handle_stream_reply(&mut self, id: StreamId, buf: &[u8], now: Instant) -> ReplyOutcome {
+        let Some(&purpose) = self.pending_streams.get(&id) else {
+            return ReplyOutcome::Done(Err(StreamFailure::UnknownStream));
+        };
+        let msg = match stream::open(&self.layers, buf) {
+            Ok((msg, _)) => msg,
+            Err(DecodeError::Truncated) if buf.len() <= MAX_PUSH_STATE_BYTES + 64 => return ReplyOutcome::NeedMore,
+            Err(e) => {
+                self.stats.decode_errors += 1;
+                self.pending_streams.remove(&id);
+                return ReplyOutcome::Done(Err(StreamFailure::Decode(e)));
+            }
+        };
+        self.pending_streams.remove(&id);
+        let result = match (purpose, msg) {
+            (PendingStream::PushPull { .. }, StreamMessage::PushPull { nodes, .. }) => {
+                match self.verify_protocol(&nodes) {
+                    Ok(()) => {
+                        self.merge_state(nodes, now);
+                        Ok(())
+                    }
+                    Err(why) => {
+                        self.stats.incompatible_peers += 1;
+                        Err(StreamFailure::Incompatible(why))
+                    }
+                }
+            }
+            (PendingStream::TcpPing { seq }, StreamMessage::Ack(a)) if a.seq_no == seq => {
+                if let Some(p) = self.probe.as_mut().filter(|p| p.is_tcp(id)) {
+                    p.tcp_ok = true;
+                }
+                Ok(())
+            }
+            (_, StreamMessage::Err(text)) => Err(StreamFailure::Remote(text)),
+            _ => Err(StreamFailure::UnexpectedReply),
+        };
+        ReplyOutcome::Done(result)
+    }
+
+    /// A stream we opened failed (connection refused, reset, timed out).
+    pub fn handle_stream_failed(&mut self, id: StreamId, _now: Instant) {
+        self.pending_streams.remove(&id);
+    }
+
+    /// A user message arrived (packet or stream): unwrap our envelope,
+    /// drop duplicates, relay broadcasts, tell the user.
+    pub(super) fn handle_user(&mut self, bytes: &[u8]) {
+        match super::user::decode(bytes) {
+            Some(super::user::Envelope::Broadcast { origin, seq, payload }) => {
+                if origin == self.name || !self.seen.insert(&origin, seq) {
+                    return;
+                }
+                // Pass it on: every holder spreads it, as rumour mongering does.
+                let mut msg = vec![crate::wire::msg_type::USER];
+                msg.extend_from_slice(bytes);
+                self.user_broadcasts.push(None, msg, None);
+                self.user_broadcasts.prune(self.cfg.broadcast_queue_depth);
+                self.emit(Event::Message {
+                    from: Some(origin),
+                    kind: MessageKind::Broadcast,
+                    payload: payload.to_vec(),
+                });
+            }
+            Some(super::user::Envelope::Direct { origin, payload }) => {
+                self.emit(Event::Message { from: Some(origin), kind: MessageKind::Direct, payload: payload.to_vec() });
+            }
+            None => self.emit(Event::Message { from: None, kind: MessageKind::Direct, payload: bytes.to_vec() }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_pull_scale_matches_memberlist() {
+        // util_test.go TestPushPullScale, interval 1s.
+        let s = Duration::from_secs(1);
+        for (n, want) in
+            [(0, 1), (1, 1), (32, 1), (33, 2), (64, 2), (65, 3), (128, 3), (129, 4), (256, 4), (10_000, 10)]
+        {
+            assert_eq!(push_pull_scale(s, n), Duration::from_secs(want), "n={n}");
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! How rumours change the member table (memberlist `state.go`: `aliveNode`,
+//! `suspectNode`, `deadNode`, `refute`, `mergeState`, `verifyProtocol`).
+//!
+//! The rules: a higher incarnation wins; at equal incarnations suspect beats
+//! alive and dead beats both; a member accused of being suspect or dead
+//! refutes with a higher incarnation; a dead message whose sender is the
+//! member itself means it left.
+
+use std::time::Instant;
+
+use super::machine::{Event, Proto, LEAVE_TOKEN};
+use super::members::{Member, MemberState, NodeState};
+use super::suspicion::{suspicion_timeout, Suspicion};
+use crate::wire::{Alive, Dead, NodeStateKind, PushNodeState, Suspect};
+
+impl Proto {
+    /// An alive rumour (or our own bootstrap/metadata change when `bootstrap`).
+    pub(super) fn alive_node(&mut self, a: Alive, bootstrap: bool, now: Instant) {
+        let (pmin, pmax) = (a.vsn[0], a.vsn[1]);
+        if pmin == 0 || pmax == 0 || pmin > pmax {
+            // Versions are wrong: memberlist ignores such a member.
+            return;
+        }
+        let is_local = a.node == self.name;
+        let mut updates_addr = false;
+        match self.members.get(&a.node) {
+            None => {
+                let node = NodeState {
+                    member: Member {
+                        name: a.node.clone(),
+                        addr: a.addr,
+                        meta: a.meta.clone(),
+                        state: MemberState::Dead,
+                        incarnation: 0,
+                        protocol: a.vsn,
+                    },
+                    state_change: now,
+                };
+                self.members.insert(node, &mut self.rng);
+                // A new member is installed as dead so the update below
+                // reports it as a join.
+                updates_addr = true;
+            }
+            Some(n) if n.member.addr != a.addr => {
+                let reclaim = !self.cfg.dead_node_reclaim_time.is_zero()
+                    && now.saturating_duration_since(n.state_change) > self.cfg.dead_node_reclaim_time;
+                if n.member.state == MemberState::Left || (n.member.state == MemberState::Dead && reclaim) {
+                    updates_addr = true;
+                } else {
+                    self.stats.name_conflicts += 1;
+                    return;
+                }
+            }
+            Some(_) => {}
+        }
+        let node = self.members.get(&a.node).expect("present");
+        let old_inc = node.member.incarnation;
+        if !is_local && !updates_addr && a.incarnation <= old_inc {
+            return;
+        }
+        if is_local && a.incarnation < old_inc {
+            return;
+        }
+        self.suspicions.remove(&a.node);
+        let old_state = node.member.state;
+        let old_meta = node.member.meta.clone();
+        let fresh = updates_addr && old_inc == 0 && old_state == MemberState::Dead;
+
+        if !bootstrap && is_local {
+            // Someone speaks for us: ignore an exact echo, refute anything else.
+            let me = &node.member;
+            if a.incarnation == me.incarnation && a.meta == me.meta && a.vsn == me.protocol {
+                return;
+            }
+            self.refute(a.incarnation, now);
+            return;
+        }
+        let name = a.node.clone();
+        let msg = a.encode();
+        let token = None;
+        self.broadcasts.push(Some(&name), msg, token);
+        let n = self.node_mut(&name).expect("present");
+        n.member.protocol = a.vsn;
+        n.member.incarnation = a.incarnation;
+        n.member.meta = a.meta;
+        n.member.addr = a.addr;
+        if n.member.state != MemberState::Alive {
+            n.member.state = MemberState::Alive;
+            n.state_change = now;
+        }
+        let member = n.member.clone();
+        if is_local {
+            return;
+        }
+        match old_state {
+            MemberState::Dead | MemberState::Left => self.emit(Event::MemberJoined(member)),
+            MemberState::Suspect => {
+                let meta_changed = old_meta != member.meta;
+                self.emit(Event::MemberRecovered(member.clone()));
+                if meta_changed {
+                    self.emit(Event::MemberUpdated(member));
+                }
+            }
+            MemberState::Alive if old_meta != member.meta && !fresh => self.emit(Event::MemberUpdated(member)),
+            MemberState::Alive => {}
+        }
+    }
+
+    /// A suspect rumour.
+    pub(super) fn suspect_node(&mut self, s: Suspect, now: Instant) {
+        let Some(node) = self.members.get(&s.node) else { return };
+        if s.incarnation < node.member.incarnation {
+            return;
+        }
+        if let Some(timer) = self.suspicions.get_mut(&s.node) {
+            // An independent confirmation shortens the timer and is worth
+            // passing on, so confirmations flow even to those already suspecting.
+            if timer.confirm(&s.from, now) {
+                self.broadcasts.push(Some(&s.node), s.encode(), None);
+            }
+            return;
+        }
+        if node.member.state != MemberState::Alive {
+            return;
+        }
+        if s.node == self.name {
+            if !self.left {
+                self.refute(s.incarnation, now);
+            }
+            return;
+        }
+        self.broadcasts.push(Some(&s.node), s.encode(), None);
+        let n = self.node_mut(&s.node).expect("present");
+        n.member.incarnation = s.incarnation;
+        n.member.state = MemberState::Suspect;
+        n.state_change = now;
+        let member = n.member.clone();
+
+        // memberlist: expect k = SuspicionMult - 2 confirmations, none when
+        // the cluster is too small to give them (n - 2 < k).
+        let n_nodes = self.members.len();
+        let lifeguard = self.cfg.experiment.lifeguard;
+        let mut k = self.cfg.suspicion_mult.saturating_sub(2);
+        if !lifeguard || (n_nodes as i64 - 2) < k as i64 {
+            k = 0;
+        }
+        let min = suspicion_timeout(self.cfg.suspicion_mult, n_nodes, self.cfg.probe_interval);
+        let max = min * self.cfg.suspicion_max_timeout_mult;
+        let mut timer = Suspicion::new(&s.from, k, min, max, now);
+        timer.state_change = now;
+        self.suspicions.insert(s.node.clone(), timer);
+        self.emit(Event::MemberSuspect(member));
+    }
+
+    /// Suspicions whose time is up become dead verdicts.
+    pub(super) fn suspicion_timers(&mut self, now: Instant) {
+        if self.suspicions.is_empty() {
+            return;
+        }
+        let mut due: Vec<String> =
+            self.suspicions.iter().filter(|(_, s)| s.deadline() <= now).map(|(name, _)| name.clone()).collect();
+        due.sort();
+        for name in due {
+            let Some(timer) = self.suspicions.remove(&name) else { continue };
+            let Some(node) = self.members.get(&name) else { continue };
+            if node.member.state == MemberState::Suspect && node.state_change == timer.state_change {
+                let d = Dead { incarnation: node.member.incarnation, node: name.clone(), from: self.name.clone() };
+                self.dead_node(d, now);
+            }
+        }
+    }
+
+    /// A dead rumour (a leave when `from == node`).
+    pub(super) fn dead_node(&mut self, d: Dead, now: Instant) {
+        let Some(node) = self.members.get(&d.node) else { return };
+        if d.incarnation < node.member.incarnation {
+            return;
+        }
+        self.suspicions.remove(&d.node);
+        if node.member.state.is_gone() {
+            return;
+        }
+        if d.node == self.name {
+            if !self.left {
+                self.refute(d.incarnation, now);
+                return;
+            }
+            self.broadcasts.push(Some(&d.node), d.encode(), Some(LEAVE_TOKEN));
+        } else {
+            self.broadcasts.push(Some(&d.node), d.encode(), None);
+        }
+        let left = d.node == d.from;
+        let n = self.node_mut(&d.node).expect("present");
+        n.member.incarnation = d.incarnation;
+        n.member.state = if left { MemberState::Left } else { MemberState::Dead };
+        n.state_change = now;
+        let member = n.member.clone();
+        if d.node != self.name {
+            self.emit(if left { Event::MemberLeft(member) } else { Event::MemberFailed(member) });
+        }
+    }
+
+    /// Answers an accusation about ourselves with a higher incarnation.
+    pub(super) fn refute(&mut self, accused: u32, _now: Instant) {
+        let mut inc = self.next_incarnation();
+        if accused >= inc {
+            self.incarnation = accused.wrapping_add(1);
+            inc = self.incarnation;
+        }
+        self.stats.refutes += 1;
+        // Having to refute says something about our own health.
+        self.awareness.apply_delta(1);
+        let name = self.name.clone();
+        let vsn = self.vsn();
+        let n = self.node_mut(&name).expect("the local node is in the table");
+        n.member.incarnation = inc;
+        let a = Alive { incarnation: inc, node: name.clone(), addr: n.member.addr, meta: n.member.meta.clone(), vsn };
+        self.broadcasts.push(Some(&name), a.encode(), None);
+    }
+
+    /// Merges a peer's full state (`mergeState`): a remote "dead" only makes
+    /// us suspect, so a member gets its chance to refute.
+    pub(super) fn merge_state(&mut self, remote: Vec<PushNodeState>, now: Instant) {
+        for r in remote {
+            match r.state {
+                NodeStateKind::Alive => {
+                    if !self.left || r.name != self.name {
+                        let a =
+                            Alive { incarnation: r.incarnation, node: r.name, addr: r.addr, meta: r.meta, vsn: r.vsn };
+                        self.alive_node(a, false, now);
+                    }
+                }
+                NodeStateKind::Left => {
+                    let d = Dead { incarnation: r.incarnation, node: r.name.clone(), from: r.name };
+                    self.dead_node(d, now);
+                }
+                NodeStateKind::Dead | NodeStateKind::Suspect => {
+                    let s = Suspect { incarnation: r.incarnation, node: r.name, from: self.name.clone() };
+                    self.suspect_node(s, now);
+                }
+            }
+        }
+    }
+
+    /// Whether every alive member, ours and theirs, speaks a protocol
+    /// version all of them understand (`verifyProtocol`).
+    pub(super) fn verify_protocol(&self, remote: &[PushNodeState]) -> Result<(), String> {
+        let (mut max_pmin, mut min_pmax, mut max_dmin, mut min_dmax) = (0u8, u8::MAX, 0u8, u8::MAX);
+        let mut widen = |v: &[u8; 6]| {
+            max_pmin = max_pmin.max(v[0]);
+            min_pmax = min_pmax.min(v[1]);
+            max_dmin = max_dmin.max(v[3]);
+            min_dmax = min_dmax.min(v[4]);
+        };
+        for r in remote.iter().filter(|r| r.state == NodeStateKind::Alive && r.vsn != [0; 6]) {
+            widen(&r.vsn);
+        }
+        for n in self.members.iter().filter(|n| n.member.state == MemberState::Alive) {
+            widen(&n.member.protocol);
+        }
+        let check = |name: &str, v: &[u8; 6]| -> Result<(), String> {
+            if v[2] < max_pmin || v[2] > min_pmax {
+                return Err(format!("member {name:?} speaks protocol {} outside [{max_pmin}, {min_pmax}]", v[2]));
+            }
+            if v[5] < max_dmin || v[5] > min_dmax {
+                return Err(format!(
+                    "member {name:?} speaks delegate protocol {} outside [{max_dmin}, {min_dmax}]",
+                    v[5]
+                ));
+            }
+            Ok(())
+        };
+        for r in remote {
+            check(&r.name, &r.vsn)?;
+        }
+        for n in self.members.iter() {
+            check(&n.member.name, &n.member.protocol)?;
+        }
+        Ok(())
+    }
+}
