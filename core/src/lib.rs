@@ -12,6 +12,7 @@
 #![deny(missing_docs, unreachable_pub)]
 
 pub mod proto;
+pub mod sim;
 pub mod wire;
 
 pub use proto::{Config, ConfigError, Event, Member, MemberState};

@@ -1,0 +1,189 @@
+//! What the simulator records for experiments. Times are virtual durations:
+//! since the start, or since the tracked cause (a crash, a broadcast).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::proto::Event;
+
+/// Probe outcomes, recorded when probe tracing is on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProbeCounts {
+    /// Probes started.
+    pub started: u64,
+    /// Probes of running nodes that ended.
+    pub finished_live: u64,
+    /// Of those, the ones that ended with no ack at all.
+    pub failed_live: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Spread {
+    start: Duration,
+    first_seen: Vec<Option<Duration>>,
+    deliveries: Vec<u32>,
+}
+
+/// Everything recorded by a [`super::Sim`].
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    crashed: HashMap<String, Duration>,
+    detections: HashMap<String, Vec<(usize, Duration)>>,
+    broadcasts: HashMap<Vec<u8>, Spread>,
+    updates: HashMap<String, Spread>,
+    first_probe_of_crashed: HashMap<String, Duration>,
+    false_suspicions: u64,
+    false_failures: u64,
+    leaves_seen: u64,
+    packets_sent: Vec<u64>,
+    bytes_sent: Vec<u64>,
+    probes: ProbeCounts,
+    nodes: usize,
+}
+
+impl Metrics {
+    pub(crate) fn new(nodes: usize) -> Self {
+        Metrics {
+            crashed: HashMap::new(),
+            detections: HashMap::new(),
+            broadcasts: HashMap::new(),
+            updates: HashMap::new(),
+            first_probe_of_crashed: HashMap::new(),
+            false_suspicions: 0,
+            false_failures: 0,
+            leaves_seen: 0,
+            packets_sent: vec![0; nodes],
+            bytes_sent: vec![0; nodes],
+            probes: ProbeCounts::default(),
+            nodes,
+        }
+    }
+
+    pub(crate) fn is_crashed(&self, name: &str) -> bool {
+        self.crashed.contains_key(name)
+    }
+
+    pub(crate) fn record_crash(&mut self, name: &str, at: Duration) {
+        self.crashed.insert(name.to_string(), at);
+        self.detections.remove(name);
+        self.first_probe_of_crashed.remove(name);
+    }
+
+    pub(crate) fn record_restart(&mut self, name: &str) {
+        self.crashed.remove(name);
+    }
+
+    pub(crate) fn record_send(&mut self, node: usize, bytes: usize) {
+        self.packets_sent[node] += 1;
+        self.bytes_sent[node] += bytes as u64;
+    }
+
+    pub(crate) fn track_broadcast(&mut self, payload: &[u8], origin: usize, at: Duration) {
+        let mut first_seen = vec![None; self.nodes];
+        first_seen[origin] = Some(Duration::ZERO);
+        self.broadcasts.insert(payload.to_vec(), Spread { start: at, first_seen, deliveries: vec![0; self.nodes] });
+    }
+
+    pub(crate) fn track_update(&mut self, name: &str, origin: usize, at: Duration) {
+        let mut first_seen = vec![None; self.nodes];
+        first_seen[origin] = Some(Duration::ZERO);
+        self.updates.insert(name.to_string(), Spread { start: at, first_seen, deliveries: vec![0; self.nodes] });
+    }
+
+    pub(crate) fn record_probe_start(&mut self, target: &str, at: Duration, crashed: bool) {
+        self.probes.started += 1;
+        if crashed {
+            let since = at.saturating_sub(self.crashed[target]);
+            self.first_probe_of_crashed.entry(target.to_string()).or_insert(since);
+        }
+    }
+
+    pub(crate) fn record_probe_end(&mut self, acked: bool, crashed: bool) {
+        if !crashed {
+            self.probes.finished_live += 1;
+            self.probes.failed_live += u64::from(!acked);
+        }
+    }
+
+    pub(crate) fn record_event(&mut self, observer: usize, event: &Event, at: Duration) {
+        match event {
+            Event::MemberSuspect(m) if !self.crashed.contains_key(&m.name) => self.false_suspicions += 1,
+            Event::MemberFailed(m) => match self.crashed.get(&m.name) {
+                Some(&t) => self.detections.entry(m.name.clone()).or_default().push((observer, at.saturating_sub(t))),
+                None => self.false_failures += 1,
+            },
+            Event::MemberLeft(_) => self.leaves_seen += 1,
+            Event::MemberUpdated(m) => {
+                if let Some(s) = self.updates.get_mut(&m.name) {
+                    s.first_seen[observer].get_or_insert(at.saturating_sub(s.start));
+                }
+            }
+            Event::Message { payload, .. } => {
+                if let Some(s) = self.broadcasts.get_mut(payload) {
+                    s.first_seen[observer].get_or_insert(at.saturating_sub(s.start));
+                    s.deliveries[observer] += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// For a crashed node: each observer that declared it failed, and how
+    /// long after the crash.
+    pub fn detections_of(&self, name: &str) -> &[(usize, Duration)] {
+        self.detections.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// For a crashed node: how long after the crash some node first probed it.
+    pub fn first_probe_after_crash(&self, name: &str) -> Option<Duration> {
+        self.first_probe_of_crashed.get(name).copied()
+    }
+
+    /// For a broadcast made through [`super::Sim::broadcast`]: when each node
+    /// first delivered it, relative to the broadcast (`None`: not yet).
+    pub fn broadcast_spread(&self, payload: &[u8]) -> Option<&[Option<Duration>]> {
+        self.broadcasts.get(payload).map(|s| s.first_seen.as_slice())
+    }
+
+    /// For a broadcast made through [`super::Sim::broadcast`]: how many times
+    /// each node delivered it to its user (the origin never does).
+    pub fn broadcast_deliveries(&self, payload: &[u8]) -> Option<&[u32]> {
+        self.broadcasts.get(payload).map(|s| s.deliveries.as_slice())
+    }
+
+    /// For a metadata change made through [`super::Sim::set_meta`]: when each
+    /// node first saw it.
+    pub fn update_spread(&self, name: &str) -> Option<&[Option<Duration>]> {
+        self.updates.get(name).map(|s| s.first_seen.as_slice())
+    }
+
+    /// Suspicions raised about nodes that were running.
+    pub fn false_suspicions(&self) -> u64 {
+        self.false_suspicions
+    }
+
+    /// Failure verdicts about nodes that were running.
+    pub fn false_failures(&self) -> u64 {
+        self.false_failures
+    }
+
+    /// `MemberLeft` events seen, over all observers.
+    pub fn leaves_seen(&self) -> u64 {
+        self.leaves_seen
+    }
+
+    /// Packets and streams sent by node `i`.
+    pub fn packets_sent(&self, i: usize) -> u64 {
+        self.packets_sent[i]
+    }
+
+    /// Bytes sent by node `i`.
+    pub fn bytes_sent(&self, i: usize) -> u64 {
+        self.bytes_sent[i]
+    }
+
+    /// Probe outcomes (with probe tracing on).
+    pub fn probes(&self) -> ProbeCounts {
+        self.probes
+    }
+}

@@ -1,0 +1,500 @@
+//! A deterministic simulator: many instances of the real [`Proto`] on a
+//! virtual clock, joined by a modelled network (latency, loss, partitions,
+//! slow nodes), with crashes, restarts and graceful leaves.
+//!
+//! The same seed replays the same run. Every packet and stream goes through
+//! the real wire codec. What experiments need is recorded in [`Metrics`]:
+//! when each node first held each broadcast, when each node declared each
+//! crashed node failed, false suspicions and failures, probe outcomes, and
+//! messages and bytes per node.
+//!
+//! ```
+//! use std::time::Duration;
+//! use rumour::sim::{Sim, SimConfig};
+//!
+//! let mut sim = Sim::new(SimConfig { nodes: 20, ..SimConfig::default() });
+//! sim.run_for(Duration::from_secs(10));
+//! assert!(sim.converged());
+//! sim.crash(3);
+//! sim.run_for(Duration::from_secs(30));
+//! assert_eq!(sim.metrics().detections_of("node-3").len(), 19);
+//! ```
+
+mod metrics;
+mod network;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+pub use metrics::{Metrics, ProbeCounts};
+pub use network::{Latency, SlowNode};
+
+use crate::proto::{Config, Member, MemberState, Proto, ReplyOutcome, Rng, StreamId, StreamOutcome, Trace};
+use network::Network;
+
+/// How to build a simulated cluster.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Number of nodes; they are named `node-0`, `node-1`, ...
+    pub nodes: usize,
+    /// Master seed: every node's RNG and the network's derive from it.
+    pub seed: u64,
+    /// Configuration every node starts from (its name is replaced).
+    /// Default: [`Config::lan`] with compression off, which the simulator
+    /// does not need.
+    pub node_config: Config,
+    /// Link delay. Default: uniform 1 to 5 ms.
+    pub latency: Latency,
+    /// Probability that a packet is lost, independently. Default 0.
+    pub loss: f64,
+    /// Start with every node knowing every other (a cluster long converged)
+    /// instead of each joining through `node-0`. Default false.
+    pub converged_start: bool,
+    /// Put every node's probe and gossip ticks at the same instants
+    /// (the SWIM paper's aligned protocol periods). Default false: random
+    /// phases, as memberlist has.
+    pub aligned_timers: bool,
+    /// Record probe starts and outcomes (slower). Default false.
+    pub trace_probes: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            nodes: 10,
+            seed: 0x5EED,
+            node_config: Config { enable_compression: false, ..Config::lan() },
+            latency: Latency::Uniform { min: Duration::from_millis(1), max: Duration::from_millis(5) },
+            loss: 0.0,
+            converged_start: false,
+            aligned_timers: false,
+            trace_probes: false,
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Action {
+    Wake { node: usize },
+    Packet { to: usize, from: SocketAddr, bytes: Vec<u8> },
+    StreamOpen { to: usize, from: usize, id: StreamId, bytes: Vec<u8>, generation: u64 },
+    StreamReply { to: usize, id: StreamId, bytes: Option<Vec<u8>>, generation: u64 },
+}
+
+struct SimNode {
+    proto: Option<Proto>,
+    addr: SocketAddr,
+    name: String,
+    next_wake: Option<Instant>,
+    slow: Option<SlowNode>,
+    /// Bumped at each crash, so replies to a previous life are dropped.
+    generation: u64,
+}
+
+/// A simulated cluster. See the module documentation.
+pub struct Sim {
+    cfg: SimConfig,
+    epoch: Instant,
+    now: Instant,
+    nodes: Vec<SimNode>,
+    by_addr: HashMap<SocketAddr, usize>,
+    queue: BinaryHeap<Reverse<(Instant, u64)>>,
+    actions: HashMap<u64, Action>,
+    next_action: u64,
+    net: Network,
+    rng: Rng,
+    metrics: Metrics,
+}
+
+/// The loopback-range address of simulated node `i` (never used on a real network).
+fn sim_addr(i: usize) -> SocketAddr {
+    let i = i as u32;
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 1 + (i >> 16) as u8, (i >> 8) as u8, i as u8)), 7946)
+}
+
+impl Sim {
+    /// Builds the cluster and starts every node at virtual time zero.
+    pub fn new(cfg: SimConfig) -> Self {
+        let epoch = Instant::now();
+        let mut rng = Rng::new(cfg.seed);
+        let net = Network { latency: cfg.latency, loss: cfg.loss, groups: None };
+        let mut sim = Sim {
+            epoch,
+            now: epoch,
+            nodes: Vec::with_capacity(cfg.nodes),
+            by_addr: HashMap::with_capacity(cfg.nodes),
+            queue: BinaryHeap::new(),
+            actions: HashMap::new(),
+            next_action: 0,
+            net,
+            metrics: Metrics::new(cfg.nodes),
+            rng: rng.fork(),
+            cfg,
+        };
+        for i in 0..sim.cfg.nodes {
+            let addr = sim_addr(i);
+            let name = format!("node-{i}");
+            sim.by_addr.insert(addr, i);
+            sim.nodes.push(SimNode { proto: None, addr, name, next_wake: None, slow: None, generation: 0 });
+        }
+        for i in 0..sim.cfg.nodes {
+            let seed = rng.next_u64();
+            sim.boot(i, seed);
+        }
+        if sim.cfg.converged_start {
+            let members: Vec<Member> = sim.nodes.iter().filter_map(|n| n.proto.as_ref()).map(|p| p.local()).collect();
+            let now = sim.now;
+            for n in &mut sim.nodes {
+                if let Some(p) = n.proto.as_mut() {
+                    p.bootstrap_members(members.iter().cloned(), now);
+                }
+            }
+        } else {
+            let seed_addr = sim.nodes[0].addr;
+            for i in 1..sim.cfg.nodes {
+                let now = sim.now;
+                if let Some(p) = sim.nodes[i].proto.as_mut() {
+                    p.join(seed_addr, now);
+                }
+                sim.flush(i);
+            }
+        }
+        for i in 0..sim.nodes.len() {
+            sim.flush(i);
+        }
+        sim
+    }
+
+    fn boot(&mut self, i: usize, seed: u64) {
+        let mut config = self.cfg.node_config.clone();
+        config.name = self.nodes[i].name.clone();
+        let mut proto = Proto::new(config, self.nodes[i].addr, seed, self.now).expect("simulator node config is valid");
+        proto.set_tracing(self.cfg.trace_probes);
+        if self.cfg.aligned_timers {
+            let period = self.cfg.node_config.probe_interval;
+            proto.align_timers(self.now + period);
+        }
+        self.nodes[i].proto = Some(proto);
+        self.nodes[i].next_wake = None;
+    }
+
+    // ---- time ----
+
+    /// Virtual time since the start.
+    pub fn elapsed(&self) -> Duration {
+        self.now - self.epoch
+    }
+
+    /// Runs every action due in the next `d` of virtual time.
+    pub fn run_for(&mut self, d: Duration) {
+        let end = self.now + d;
+        self.run_until_instant(end);
+    }
+
+    /// Runs until `done` holds (checked after each action) or `limit` of
+    /// virtual time passes; true when `done` held.
+    pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&Sim) -> bool) -> bool {
+        let end = self.now + limit;
+        while let Some(&Reverse((at, _))) = self.queue.peek() {
+            if done(self) {
+                return true;
+            }
+            if at > end {
+                break;
+            }
+            self.step();
+        }
+        self.now = self.now.max(end);
+        done(self)
+    }
+
+    fn run_until_instant(&mut self, end: Instant) {
+        while let Some(&Reverse((at, _))) = self.queue.peek() {
+            if at > end {
+                break;
+            }
+            self.step();
+        }
+        self.now = self.now.max(end);
+    }
+
+    fn push(&mut self, at: Instant, action: Action) {
+        self.next_action += 1;
+        self.actions.insert(self.next_action, action);
+        self.queue.push(Reverse((at, self.next_action)));
+    }
+
+    fn step(&mut self) {
+        let Some(Reverse((at, id))) = self.queue.pop() else { return };
+        self.now = at;
+        let Some(action) = self.actions.remove(&id) else { return };
+        match action {
+            Action::Wake { node } => {
+                let n = &mut self.nodes[node];
+                let due = n.next_wake.is_some_and(|w| w <= at);
+                if !due {
+                    return;
+                }
+                n.next_wake = None;
+                if let Some(p) = n.proto.as_mut() {
+                    p.handle_timeout(at);
+                }
+                self.flush(node);
+            }
+            Action::Packet { to, from, bytes } => {
+                if let Some(p) = self.nodes[to].proto.as_mut() {
+                    p.handle_packet(from, &bytes, at);
+                    self.flush(to);
+                }
+            }
+            Action::StreamOpen { to, from, id, bytes, generation } => {
+                let from_addr = self.nodes[from].addr;
+                let outcome = match self.nodes[to].proto.as_mut() {
+                    Some(p) => p.handle_stream(from_addr, &bytes, at),
+                    None => StreamOutcome::Done { reply: None },
+                };
+                let reply = match outcome {
+                    StreamOutcome::Done { reply } | StreamOutcome::Rejected { reply, .. } => reply,
+                    StreamOutcome::NeedMore => None,
+                };
+                let delay = self.delay_to(from);
+                self.push(at + delay, Action::StreamReply { to: from, id, bytes: reply, generation });
+                self.flush(to);
+            }
+            Action::StreamReply { to, id, bytes, generation } => {
+                if self.nodes[to].generation != generation {
+                    return;
+                }
+                if let Some(p) = self.nodes[to].proto.as_mut() {
+                    match bytes {
+                        Some(b) => {
+                            if let ReplyOutcome::NeedMore = p.handle_stream_reply(id, &b, at) {
+                                p.handle_stream_failed(id, at);
+                            }
+                        }
+                        None => p.handle_stream_failed(id, at),
+                    }
+                    self.flush(to);
+                }
+            }
+        }
+    }
+
+    /// Network delay to `to`, plus its processing lag when it is slow.
+    fn delay_to(&mut self, to: usize) -> Duration {
+        let base = self.net.latency.sample(&mut self.rng);
+        base + self.nodes[to].slow.map_or(Duration::ZERO, |s| s.message_delay)
+    }
+
+    /// Drains a node's outputs into the network and the metrics, and
+    /// schedules its next wake-up.
+    fn flush(&mut self, i: usize) {
+        let now = self.now;
+        let Some(p) = self.nodes[i].proto.as_mut() else { return };
+        let mut transmits = Vec::new();
+        while let Some(t) = p.poll_transmit() {
+            transmits.push(t);
+        }
+        let mut streams = Vec::new();
+        while let Some(s) = p.poll_stream() {
+            streams.push(s);
+        }
+        let mut events = Vec::new();
+        while let Some(e) = p.poll_event() {
+            events.push(e);
+        }
+        let mut traces = Vec::new();
+        while let Some(t) = p.poll_trace() {
+            traces.push(t);
+        }
+        let wake = p.poll_timeout();
+        let elapsed = now - self.epoch;
+        for t in transmits {
+            self.metrics.record_send(i, t.payload.len());
+            let Some(&to) = self.by_addr.get(&t.to) else { continue };
+            if !self.net.connected(i, to) || (self.net.loss > 0.0 && self.rng.unit() < self.net.loss) {
+                continue;
+            }
+            let delay = self.delay_to(to);
+            let from = self.nodes[i].addr;
+            self.push(now + delay, Action::Packet { to, from, bytes: t.payload });
+        }
+        let generation = self.nodes[i].generation;
+        for s in streams {
+            self.metrics.record_send(i, s.payload.len());
+            let target = self.by_addr.get(&s.to).copied();
+            match target {
+                Some(to) if self.net.connected(i, to) && self.nodes[to].proto.is_some() => {
+                    let delay = self.delay_to(to);
+                    if s.expects_reply {
+                        self.push(
+                            now + delay,
+                            Action::StreamOpen { to, from: i, id: s.id, bytes: s.payload, generation },
+                        );
+                    } else {
+                        self.push(
+                            now + delay,
+                            Action::StreamOpen { to, from: i, id: s.id, bytes: s.payload, generation: u64::MAX },
+                        );
+                    }
+                }
+                // A crashed host refuses the connection at once.
+                Some(to) if self.net.connected(i, to) => {
+                    let delay = self.net.latency.sample(&mut self.rng) * 2;
+                    self.push(now + delay, Action::StreamReply { to: i, id: s.id, bytes: None, generation });
+                }
+                // Across a partition the connection times out.
+                _ => self.push(now + s.timeout, Action::StreamReply { to: i, id: s.id, bytes: None, generation }),
+            }
+        }
+        for e in events {
+            self.metrics.record_event(i, &e, elapsed);
+        }
+        for t in traces {
+            if let Trace::ProbeStarted { target } = &t {
+                let crashed = self.metrics.is_crashed(target);
+                self.metrics.record_probe_start(target, elapsed, crashed);
+            }
+            if let Trace::ProbeFinished { target, acked } = &t {
+                let crashed = self.metrics.is_crashed(target);
+                self.metrics.record_probe_end(*acked, crashed);
+            }
+        }
+        if let Some(w) = wake {
+            let w = w.max(now);
+            let slow = self.nodes[i].slow.map_or(Duration::ZERO, |s| s.timer_delay);
+            let node = &mut self.nodes[i];
+            if node.next_wake.is_none_or(|cur| w < cur) {
+                node.next_wake = Some(w);
+                self.push(w + slow, Action::Wake { node: i });
+            }
+        }
+    }
+
+    // ---- faults and commands ----
+
+    /// Stops node `i` without a word, as `kill -9` would.
+    pub fn crash(&mut self, i: usize) {
+        let n = &mut self.nodes[i];
+        n.proto = None;
+        n.next_wake = None;
+        n.generation += 1;
+        let elapsed = self.now - self.epoch;
+        self.metrics.record_crash(&n.name, elapsed);
+    }
+
+    /// Restarts a crashed node under the same name and address, and joins it
+    /// through `via`.
+    pub fn restart(&mut self, i: usize, via: usize) {
+        let seed = self.rng.next_u64();
+        self.boot(i, seed);
+        let name = self.nodes[i].name.clone();
+        self.metrics.record_restart(&name);
+        let via_addr = self.nodes[via].addr;
+        let now = self.now;
+        if let Some(p) = self.nodes[i].proto.as_mut() {
+            p.join(via_addr, now);
+        }
+        self.flush(i);
+    }
+
+    /// Node `i` leaves gracefully.
+    pub fn leave(&mut self, i: usize) {
+        let now = self.now;
+        if let Some(p) = self.nodes[i].proto.as_mut() {
+            p.leave(now);
+        }
+        self.flush(i);
+    }
+
+    /// Node `i` broadcasts `payload`; its spread is tracked in the metrics.
+    pub fn broadcast(&mut self, i: usize, payload: &[u8]) {
+        let elapsed = self.elapsed();
+        self.metrics.track_broadcast(payload, i, elapsed);
+        if let Some(p) = self.nodes[i].proto.as_mut() {
+            p.broadcast(payload).expect("broadcast fits in a packet");
+        }
+        self.flush(i);
+    }
+
+    /// Node `i` changes its metadata; the update's spread is tracked.
+    pub fn set_meta(&mut self, i: usize, meta: &[u8]) {
+        let now = self.now;
+        let elapsed = self.elapsed();
+        self.metrics.track_update(&self.nodes[i].name.clone(), i, elapsed);
+        if let Some(p) = self.nodes[i].proto.as_mut() {
+            p.set_meta(meta.to_vec(), now).expect("metadata fits");
+        }
+        self.flush(i);
+    }
+
+    /// Splits the cluster: nodes in different groups cannot reach each other.
+    /// Nodes not listed form one more group together.
+    pub fn partition(&mut self, groups: &[Vec<usize>]) {
+        let mut g = vec![u32::MAX; self.nodes.len()];
+        for (gi, members) in groups.iter().enumerate() {
+            for &m in members {
+                g[m] = gi as u32;
+            }
+        }
+        self.net.groups = Some(g);
+    }
+
+    /// Heals every partition.
+    pub fn heal(&mut self) {
+        self.net.groups = None;
+    }
+
+    /// Sets the packet loss probability from now on.
+    pub fn set_loss(&mut self, loss: f64) {
+        self.net.loss = loss;
+    }
+
+    /// Makes node `i` slow (or normal again with `None`).
+    pub fn set_slow(&mut self, i: usize, slow: Option<SlowNode>) {
+        self.nodes[i].slow = slow;
+    }
+
+    // ---- inspection ----
+
+    /// Number of nodes, crashed ones included.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether the cluster has no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Node `i`'s protocol state, unless it is crashed.
+    pub fn node(&self, i: usize) -> Option<&Proto> {
+        self.nodes[i].proto.as_ref()
+    }
+
+    /// Node `i`'s name.
+    pub fn name(&self, i: usize) -> &str {
+        &self.nodes[i].name
+    }
+
+    /// What has been recorded so far.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Whether every running node sees every other running node as alive.
+    pub fn converged(&self) -> bool {
+        let running: Vec<&str> = self.nodes.iter().filter(|n| n.proto.is_some()).map(|n| n.name.as_str()).collect();
+        self.nodes
+            .iter()
+            .filter_map(|n| n.proto.as_ref())
+            .all(|p| running.iter().all(|name| p.member(name).is_some_and(|m| m.state == MemberState::Alive)))
+    }
+
+    /// How node `observer` sees node `subject`, if it knows it.
+    pub fn view(&self, observer: usize, subject: usize) -> Option<MemberState> {
+        self.node(observer)?.member(&self.nodes[subject].name).map(|m| m.state)
+    }
+}

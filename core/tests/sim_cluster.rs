@@ -1,0 +1,158 @@
+//! The protocol end to end, on the simulator: real `proto` code, real wire
+//! codec, virtual time. Seeds are literals; every run replays exactly.
+
+use std::time::Duration;
+
+use rumour::sim::{Latency, Sim, SimConfig};
+use rumour::{Config, MemberState};
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+fn cluster(nodes: usize, seed: u64) -> Sim {
+    Sim::new(SimConfig { nodes, seed, ..SimConfig::default() })
+}
+
+#[test]
+fn ten_nodes_joining_through_one_seed_converge() {
+    let mut sim = cluster(10, 1);
+    assert!(sim.run_until(secs(10), Sim::converged), "not converged after 10 s");
+    assert_eq!(sim.node(7).unwrap().num_members(), 10);
+}
+
+#[test]
+fn fifty_nodes_converge_and_stay_free_of_false_suspicion() {
+    let mut sim = cluster(50, 2);
+    assert!(sim.run_until(secs(20), Sim::converged));
+    sim.run_for(secs(60));
+    assert!(sim.converged());
+    assert_eq!(sim.metrics().false_suspicions(), 0);
+    assert_eq!(sim.metrics().false_failures(), 0);
+}
+
+#[test]
+fn a_crash_is_detected_by_every_survivor_within_the_suspicion_bounds() {
+    let mut sim = cluster(20, 3);
+    assert!(sim.run_until(secs(10), Sim::converged));
+    sim.crash(5);
+    sim.run_for(secs(60));
+    let detections = sim.metrics().detections_of("node-5");
+    assert_eq!(detections.len(), 19, "every survivor declares it failed");
+    // LAN, n=20: suspicion min = 4 * log10(20) * 1 s = 5.2 s, max 31.2 s; the
+    // first probe comes within a round of 19 probes.
+    let latest = detections.iter().map(|d| d.1).max().unwrap();
+    assert!(latest < secs(19 + 32), "slowest detection took {latest:?}");
+    for i in (0..20).filter(|&i| i != 5) {
+        // Dead, or already forgotten after gossip_to_the_dead_time (30 s).
+        assert!(matches!(sim.view(i, 5), Some(MemberState::Dead) | None), "node {i}: {:?}", sim.view(i, 5));
+    }
+    assert_eq!(sim.metrics().false_failures(), 0);
+}
+
+#[test]
+fn a_graceful_leave_is_seen_as_left_not_failed() {
+    let mut sim = cluster(10, 4);
+    assert!(sim.run_until(secs(10), Sim::converged));
+    sim.leave(2);
+    sim.run_for(secs(5));
+    assert!(sim.node(2).unwrap().leave_broadcast_done());
+    for i in (0..10).filter(|&i| i != 2) {
+        assert_eq!(sim.view(i, 2), Some(MemberState::Left), "node {i}");
+    }
+    assert_eq!(sim.metrics().leaves_seen(), 9);
+    assert_eq!(sim.metrics().false_failures(), 0);
+}
+
+#[test]
+fn a_node_restarted_under_its_name_rejoins_and_wins_over_its_old_incarnation() {
+    let mut sim = cluster(10, 5);
+    assert!(sim.run_until(secs(10), Sim::converged));
+    sim.crash(4);
+    sim.run_for(secs(40));
+    assert_eq!(sim.view(0, 4), Some(MemberState::Dead));
+    sim.restart(4, 0);
+    assert!(sim.run_until(secs(20), Sim::converged), "restarted node not accepted everywhere");
+    let inc = sim.node(4).unwrap().local().incarnation;
+    assert!(inc > 1, "it had to refute its death with a higher incarnation, has {inc}");
+}
+
+#[test]
+fn metadata_updates_reach_every_node() {
+    let mut sim = cluster(30, 6);
+    assert!(sim.run_until(secs(15), Sim::converged));
+    sim.set_meta(9, b"role=db");
+    sim.run_for(secs(5));
+    let spread = sim.metrics().update_spread("node-9").unwrap();
+    assert!(spread.iter().all(Option::is_some), "{spread:?}");
+    for i in 0..30 {
+        assert_eq!(sim.node(i).unwrap().member("node-9").unwrap().meta, b"role=db");
+    }
+}
+
+#[test]
+fn a_broadcast_reaches_every_other_node_exactly_once() {
+    let mut sim = cluster(40, 7);
+    assert!(sim.run_until(secs(15), Sim::converged));
+    sim.broadcast(11, b"cache-invalidate:users");
+    sim.run_for(secs(10));
+    let deliveries = sim.metrics().broadcast_deliveries(b"cache-invalidate:users").unwrap();
+    for (i, &d) in deliveries.iter().enumerate() {
+        assert_eq!(d, u32::from(i != 11), "node {i} delivered it {d} times");
+    }
+}
+
+#[test]
+fn a_short_partition_heals_without_losing_anyone() {
+    let mut sim = cluster(12, 8);
+    assert!(sim.run_until(secs(10), Sim::converged));
+    sim.partition(&[(0..6).collect(), (6..12).collect()]);
+    sim.run_for(secs(15));
+    assert!(matches!(sim.view(0, 9), Some(MemberState::Suspect | MemberState::Dead)), "the other side looks lost");
+    sim.heal();
+    assert!(sim.run_until(secs(90), Sim::converged), "did not re-converge after the partition healed");
+}
+
+#[test]
+fn every_layer_on_encryption_compression_label_still_converges_and_detects() {
+    let node_config = Config {
+        keys: vec![vec![7; 32]],
+        label: "sim".into(),
+        enable_compression: true,
+        protocol_version: 5,
+        ..Config::lan()
+    };
+    let mut sim = Sim::new(SimConfig { nodes: 10, seed: 9, node_config, ..SimConfig::default() });
+    assert!(sim.run_until(secs(10), Sim::converged));
+    sim.crash(3);
+    sim.run_for(secs(40));
+    assert_eq!(sim.metrics().detections_of("node-3").len(), 9);
+}
+
+#[test]
+fn ten_percent_loss_causes_no_false_failures_in_a_minute() {
+    let mut sim = Sim::new(SimConfig { nodes: 20, seed: 10, loss: 0.10, ..SimConfig::default() });
+    assert!(sim.run_until(secs(30), Sim::converged));
+    sim.run_for(secs(60));
+    assert_eq!(sim.metrics().false_failures(), 0);
+}
+
+#[test]
+fn the_same_seed_replays_the_same_run() {
+    let run = |seed| {
+        let mut sim = Sim::new(SimConfig {
+            nodes: 15,
+            seed,
+            loss: 0.05,
+            latency: Latency::Uniform { min: Duration::from_millis(1), max: Duration::from_millis(20) },
+            ..SimConfig::default()
+        });
+        sim.run_for(secs(10));
+        sim.crash(3);
+        sim.run_for(secs(30));
+        let bytes: Vec<u64> = (0..15).map(|i| sim.metrics().bytes_sent(i)).collect();
+        (bytes, sim.metrics().detections_of("node-3").to_vec())
+    };
+    assert_eq!(run(42), run(42));
+    assert_ne!(run(42).0, run(43).0);
+}
