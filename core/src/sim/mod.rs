@@ -400,6 +400,16 @@ impl Sim {
         self.flush(i);
     }
 
+    /// Node `i` joins through node `via` (a push-pull marked as a join).
+    pub fn join(&mut self, i: usize, via: usize) {
+        let via_addr = self.nodes[via].addr;
+        let now = self.now;
+        if let Some(p) = self.nodes[i].proto.as_mut() {
+            p.join(via_addr, now);
+        }
+        self.flush(i);
+    }
+
     /// Node `i` leaves gracefully.
     pub fn leave(&mut self, i: usize) {
         let now = self.now;
