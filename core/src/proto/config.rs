@@ -34,11 +34,19 @@ pub struct Experiment {
     /// Whether a failed probe raises a suspicion. Off isolates the probe
     /// mechanism for measurement. Default: on.
     pub suspect_on_failed_probe: bool,
+    /// Send each rumour exactly this many times instead of
+    /// `retransmit_mult * ceil(log10(n + 1))`. Default: none.
+    pub retransmit_limit: Option<u32>,
 }
 
 impl Default for Experiment {
     fn default() -> Self {
-        Experiment { probe_selection: ProbeSelection::RoundRobin, lifeguard: true, suspect_on_failed_probe: true }
+        Experiment {
+            probe_selection: ProbeSelection::RoundRobin,
+            lifeguard: true,
+            suspect_on_failed_probe: true,
+            retransmit_limit: None,
+        }
     }
 }
 

@@ -429,6 +429,11 @@ impl Proto {
         self.members.iter().filter(|n| !n.member.state.is_gone()).count()
     }
 
+    /// When the suspicion of `name` runs out, if it is suspected.
+    pub fn suspicion_deadline(&self, name: &str) -> Option<Instant> {
+        self.suspicions.get(name).map(|s| s.deadline())
+    }
+
     /// Lifeguard's local health score (0 is healthy).
     pub fn health_score(&self) -> u32 {
         self.awareness.score()
@@ -674,7 +679,11 @@ impl Proto {
     /// Takes queued rumours fitting in `limit` bytes: membership first, user
     /// broadcasts in what is left (memberlist `getBroadcasts`).
     pub(super) fn get_broadcasts(&mut self, overhead: usize, limit: usize) -> Vec<Vec<u8>> {
-        let tl = retransmit_limit(self.cfg.retransmit_mult, self.members.len());
+        let tl = self
+            .cfg
+            .experiment
+            .retransmit_limit
+            .unwrap_or_else(|| retransmit_limit(self.cfg.retransmit_mult, self.members.len()));
         let mut out = self.broadcasts.take(overhead, limit, tl);
         let used: usize = out.iter().map(|m| m.len() + overhead).sum();
         let avail = limit.saturating_sub(used);

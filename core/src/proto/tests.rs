@@ -1,2 +1,106 @@
-//! Whole-machine tests: a few nodes wired together by hand, time advanced
-//! explicitly, no sockets and no sleeping.
+//! Whole-machine tests: a node driven by hand with explicit time, no sockets
+//! and no sleeping.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::wire::packet::{self, Layers};
+use crate::wire::{Message, Suspect};
+
+fn addr(i: usize) -> SocketAddr {
+    SocketAddr::from(([127, 2, (i >> 8) as u8, i as u8], 7946))
+}
+
+fn member(i: usize) -> Member {
+    Member {
+        name: format!("n{i}"),
+        addr: addr(i),
+        meta: vec![],
+        state: MemberState::Alive,
+        incarnation: 1,
+        protocol: [1, 5, 2, 0, 0, 0],
+    }
+}
+
+fn lan_node_in_cluster_of(n: usize, now: Instant) -> Proto {
+    let cfg = Config { name: "n0".into(), enable_compression: false, ..Config::lan() };
+    let mut p = Proto::new(cfg, addr(0), 0xF0CA, now).unwrap();
+    p.bootstrap_members((1..n).map(member), now);
+    p
+}
+
+fn suspect_packet(node: &str, from: &str) -> Vec<u8> {
+    let msg = Message::Suspect(Suspect { incarnation: 1, node: node.into(), from: from.into() }).encode();
+    packet::seal(&Layers::default(), msg, false, [0; 12])
+}
+
+/// PAPER-CHECKS 5: memberlist's LAN preset at N=1000, checked on the running
+/// machine, not only on the formulas: suspicion timeout 72 s at first, 34.144
+/// s after one independent confirmation (34.1 s in the check's rounding), 12
+/// s at the minimum; retransmit limit 16; awareness caps the probe interval
+/// at 8 times.
+#[test]
+fn paper_check_5() {
+    let t0 = Instant::now();
+    let mut p = lan_node_in_cluster_of(1000, t0);
+    p.handle_packet(addr(2), &suspect_packet("n1", "n2"), t0);
+    assert_eq!(p.suspicion_deadline("n1"), Some(t0 + Duration::from_secs(72)));
+    p.handle_packet(addr(3), &suspect_packet("n1", "n3"), t0);
+    assert_eq!(p.suspicion_deadline("n1"), Some(t0 + Duration::from_millis(34_144)));
+    p.handle_packet(addr(4), &suspect_packet("n1", "n4"), t0);
+    assert_eq!(p.suspicion_deadline("n1"), Some(t0 + Duration::from_secs(12)));
+    assert_eq!(suspicion_timeout(4, 1000, Duration::from_secs(1)), Duration::from_secs(12));
+    assert_eq!(retransmit_limit(4, 1000), 16);
+    p.awareness.apply_delta(1_000);
+    assert_eq!(p.awareness.scale(p.cfg.probe_interval), Duration::from_secs(8));
+}
+
+#[test]
+fn a_node_refutes_a_suspicion_about_itself_with_a_higher_incarnation() {
+    let t0 = Instant::now();
+    let mut p = lan_node_in_cluster_of(5, t0);
+    let before = p.local().incarnation;
+    let msg = Message::Suspect(Suspect { incarnation: before + 3, node: "n0".into(), from: "n1".into() }).encode();
+    p.handle_packet(addr(1), &packet::seal(&Layers::default(), msg, false, [0; 12]), t0);
+    assert_eq!(p.local().incarnation, before + 4);
+    assert_eq!(p.local().state, MemberState::Alive);
+    assert_eq!(p.stats().refutes, 1);
+    assert_eq!(p.health_score(), 1, "having to refute lowers our own health");
+}
+
+#[test]
+fn a_suspicion_that_runs_out_becomes_a_failure_event() {
+    let t0 = Instant::now();
+    let mut p = lan_node_in_cluster_of(5, t0);
+    p.handle_packet(addr(2), &suspect_packet("n1", "n2"), t0);
+    assert!(matches!(p.poll_event(), Some(Event::MemberSuspect(m)) if m.name == "n1"));
+    let deadline = p.suspicion_deadline("n1").unwrap();
+    p.handle_timeout(deadline);
+    let failed = std::iter::from_fn(|| p.poll_event()).any(|e| matches!(e, Event::MemberFailed(m) if m.name == "n1"));
+    assert!(failed);
+    assert_eq!(p.member("n1").unwrap().state, MemberState::Dead);
+}
+
+#[test]
+fn garbage_packets_are_counted_and_change_nothing() {
+    let t0 = Instant::now();
+    let mut p = lan_node_in_cluster_of(3, t0);
+    for junk in [&b""[..], b"\x07\xff", b"\x04\x81\xa4Node\xc0", b"\xf4\x05ab"] {
+        p.handle_packet(addr(9), junk, t0);
+    }
+    assert_eq!(p.stats().decode_errors, 4);
+    assert_eq!(p.num_members(), 3);
+    assert!(p.poll_event().is_none());
+}
+
+#[test]
+fn commands_reject_bad_input_with_typed_errors() {
+    let t0 = Instant::now();
+    let mut p = lan_node_in_cluster_of(3, t0);
+    assert_eq!(p.set_meta(vec![0; 513], t0), Err(CommandError::MetaTooLarge(513)));
+    assert!(matches!(p.broadcast(&vec![0; 2000]), Err(CommandError::MessageTooLarge { .. })));
+    assert_eq!(p.send("nobody", b"x", false, t0), Err(CommandError::UnknownMember("nobody".into())));
+    p.leave(t0);
+    assert_eq!(p.broadcast(b"x"), Err(CommandError::Left));
+}

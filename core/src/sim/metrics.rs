@@ -32,6 +32,8 @@ pub struct Metrics {
     broadcasts: HashMap<Vec<u8>, Spread>,
     updates: HashMap<String, Spread>,
     first_probe_of_crashed: HashMap<String, Duration>,
+    probe_watches: HashMap<String, Duration>,
+    watched_probe_delays: Vec<Duration>,
     false_suspicions: u64,
     false_failures: u64,
     leaves_seen: u64,
@@ -49,6 +51,8 @@ impl Metrics {
             broadcasts: HashMap::new(),
             updates: HashMap::new(),
             first_probe_of_crashed: HashMap::new(),
+            probe_watches: HashMap::new(),
+            watched_probe_delays: Vec::new(),
             false_suspicions: 0,
             false_failures: 0,
             leaves_seen: 0,
@@ -92,10 +96,17 @@ impl Metrics {
 
     pub(crate) fn record_probe_start(&mut self, target: &str, at: Duration, crashed: bool) {
         self.probes.started += 1;
+        if let Some(since) = self.probe_watches.remove(target) {
+            self.watched_probe_delays.push(at.saturating_sub(since));
+        }
         if crashed {
             let since = at.saturating_sub(self.crashed[target]);
             self.first_probe_of_crashed.entry(target.to_string()).or_insert(since);
         }
+    }
+
+    pub(crate) fn watch_probe(&mut self, target: &str, at: Duration) {
+        self.probe_watches.insert(target.to_string(), at);
     }
 
     pub(crate) fn record_probe_end(&mut self, acked: bool, crashed: bool) {
@@ -137,6 +148,17 @@ impl Metrics {
     /// For a crashed node: how long after the crash some node first probed it.
     pub fn first_probe_after_crash(&self, name: &str) -> Option<Duration> {
         self.first_probe_of_crashed.get(name).copied()
+    }
+
+    /// Delays from each [`super::Sim::watch_first_probe`] to the first probe
+    /// of the watched node, in the order they were observed.
+    pub fn watched_probe_delays(&self) -> &[Duration] {
+        &self.watched_probe_delays
+    }
+
+    /// Watches still waiting for their first probe.
+    pub fn pending_probe_watches(&self) -> usize {
+        self.probe_watches.len()
     }
 
     /// For a broadcast made through [`super::Sim::broadcast`]: when each node

@@ -400,6 +400,16 @@ impl Sim {
         self.flush(i);
     }
 
+    /// Starts a stopwatch on node `i`: the delay until some node next begins
+    /// probing it lands in [`Metrics::watched_probe_delays`] (needs
+    /// `trace_probes`). Until its first probe, a crashed node and a running
+    /// one are chosen alike, so this measures the first-probe delay of a
+    /// crash at this instant without disturbing the cluster.
+    pub fn watch_first_probe(&mut self, i: usize) {
+        let at = self.elapsed();
+        self.metrics.watch_probe(&self.nodes[i].name.clone(), at);
+    }
+
     /// Node `i` joins through node `via` (a push-pull marked as a join).
     pub fn join(&mut self, i: usize, via: usize) {
         let via_addr = self.nodes[via].addr;
