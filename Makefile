@@ -1,7 +1,11 @@
-# rumour: `make test` runs every test; `make bench` the benchmarks.
+# rumour: `make demo` runs the demo, `make test` every test, `make bench` the benchmarks.
 CARGO ?= cargo
 
-.PHONY: test lint bench golden
+.PHONY: demo test lint bench golden
+
+# A narrated 20-node cluster on the deterministic simulator.
+demo:
+	$(CARGO) run --release -p rumour --example simulated_cluster
 
 test: lint
 	$(CARGO) test --workspace --all-targets

@@ -344,7 +344,8 @@ mod tests {
 
     #[test]
     fn invalid_fields_are_named() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut Config)>)> = vec![
+        type Breaker = Box<dyn Fn(&mut Config)>;
+        let cases: Vec<(&str, Breaker)> = vec![
             ("meta", Box::new(|c| c.meta = vec![0; 513])),
             ("keys", Box::new(|c| c.keys = vec![vec![0; 7]])),
             ("protocol_version", Box::new(|c| c.protocol_version = 9)),
