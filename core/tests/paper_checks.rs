@@ -28,7 +28,6 @@ fn lan() -> Config {
 /// Runs rounds of "crash every node at once" (as stopwatches, see
 /// `Sim::watch_first_probe`) until `trials` first-probe delays are in.
 fn first_probe_delays(sim: &mut Sim, trials: usize, at_period_start: bool) -> Vec<Duration> {
-    let period = Duration::from_secs(1);
     let mut rounds = 0;
     while sim.metrics().watched_probe_delays().len() < trials {
         rounds += 1;
@@ -47,7 +46,6 @@ fn first_probe_delays(sim: &mut Sim, trials: usize, at_period_start: bool) -> Ve
         let done = sim.run_until(Duration::from_secs(120), |s| s.metrics().pending_probe_watches() == 0);
         assert!(done, "every node gets probed eventually");
     }
-    let _ = period;
     sim.metrics().watched_probe_delays().to_vec()
 }
 

@@ -620,8 +620,7 @@ impl Proto {
             self.timers.gossip = Some(next_tick(at, self.cfg.gossip_interval, now));
             self.gossip(now);
         }
-        if let Some(at) = self.timers.push_pull.filter(|t| *t <= now) {
-            let _ = at;
+        if self.timers.push_pull.is_some_and(|t| t <= now) {
             let interval = super::push_pull::push_pull_scale(self.cfg.push_pull_interval, self.members.len());
             self.timers.push_pull = Some(now + interval);
             self.periodic_push_pull(now);

@@ -133,7 +133,7 @@ impl Proto {
     pub(super) fn probe_timers(&mut self, now: Instant) {
         let Some(p) = &self.probe else { return };
         if !p.indirect_sent && now >= p.timeout_at {
-            self.indirect_phase(now);
+            self.indirect_phase();
         }
         let Some(p) = &self.probe else { return };
         if p.indirect_sent && now >= p.deadline {
@@ -146,7 +146,7 @@ impl Proto {
         }
     }
 
-    fn indirect_phase(&mut self, now: Instant) {
+    fn indirect_phase(&mut self) {
         let p = self.probe.as_mut().expect("caller checked");
         p.indirect_sent = true;
         let (seq, target) = (p.seq, p.target.clone());
@@ -187,7 +187,6 @@ impl Proto {
         let p = self.probe.as_mut().expect("still active");
         p.expected_nacks = expected;
         p.tcp = tcp;
-        let _ = now;
     }
 
     /// Ends the probe; on failure adjusts health and raises a suspicion.
@@ -268,8 +267,7 @@ impl Proto {
         due.sort_unstable();
         for seq in due {
             let r = self.relays.get_mut(&seq).expect("listed");
-            if let Some(at) = r.nack_at.filter(|at| *at <= now) {
-                let _ = at;
+            if r.nack_at.is_some_and(|at| at <= now) {
                 r.nack_at = None;
                 let (to, name, orig) = (r.reply_to, r.reply_name.clone(), r.orig_seq);
                 let name = (!name.is_empty()).then_some(name);

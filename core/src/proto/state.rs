@@ -64,7 +64,6 @@ impl Proto {
         self.suspicions.remove(&a.node);
         let old_state = node.member.state;
         let old_meta = node.member.meta.clone();
-        let fresh = updates_addr && old_inc == 0 && old_state == MemberState::Dead;
 
         if !bootstrap && is_local {
             // Someone speaks for us: ignore an exact echo, refute anything else.
@@ -76,9 +75,7 @@ impl Proto {
             return;
         }
         let name = a.node.clone();
-        let msg = a.encode();
-        let token = None;
-        self.broadcasts.push(Some(&name), msg, token);
+        self.broadcasts.push(Some(&name), a.encode(), None);
         let n = self.node_mut(&name).expect("present");
         n.member.protocol = a.vsn;
         n.member.incarnation = a.incarnation;
@@ -101,7 +98,7 @@ impl Proto {
                     self.emit(Event::MemberUpdated(member));
                 }
             }
-            MemberState::Alive if old_meta != member.meta && !fresh => self.emit(Event::MemberUpdated(member)),
+            MemberState::Alive if old_meta != member.meta => self.emit(Event::MemberUpdated(member)),
             MemberState::Alive => {}
         }
     }

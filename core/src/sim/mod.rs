@@ -328,17 +328,10 @@ impl Sim {
             match target {
                 Some(to) if self.net.connected(i, to) && self.nodes[to].proto.is_some() => {
                     let delay = self.delay_to(to);
-                    if s.expects_reply {
-                        self.push(
-                            now + delay,
-                            Action::StreamOpen { to, from: i, id: s.id, bytes: s.payload, generation },
-                        );
-                    } else {
-                        self.push(
-                            now + delay,
-                            Action::StreamOpen { to, from: i, id: s.id, bytes: s.payload, generation: u64::MAX },
-                        );
-                    }
+                    // A stream expecting no reply gets a generation no node
+                    // has, so the empty reply scheduled for it is dropped.
+                    let generation = if s.expects_reply { generation } else { u64::MAX };
+                    self.push(now + delay, Action::StreamOpen { to, from: i, id: s.id, bytes: s.payload, generation });
                 }
                 // A crashed host refuses the connection at once.
                 Some(to) if self.net.connected(i, to) => {
