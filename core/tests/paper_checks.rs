@@ -164,3 +164,49 @@ fn paper_check_4() {
         assert!((share / expected - 1.0).abs() <= 0.10, "T={t}: share {share}");
     }
 }
+
+/// PAPER-CHECKS 2: N=100, IndirectChecks K=3, independent loss q on every
+/// message, suspicion and TCP fallback off. The share of probes of live
+/// nodes that end with no ack is (1-(1-q)^2)(1-(1-q)^4)^K: the direct ping
+/// or its ack is lost, and each of the K indirect paths (ping-req, ping, ack,
+/// forwarded ack) loses one of its four messages. 1,000,000 probes per q,
+/// within the binomial 95% interval or 10%, whichever is wider.
+#[test]
+fn paper_check_2() {
+    for (q, seed) in [(0.05, 21), (0.10, 22)] {
+        let cfg = Config {
+            indirect_checks: 3,
+            disable_tcp_pings: true,
+            experiment: Experiment { suspect_on_failed_probe: false, ..Experiment::default() },
+            ..lan()
+        };
+        let mut sim = Sim::new(SimConfig {
+            nodes: 100,
+            seed,
+            node_config: cfg,
+            latency: Latency::Uniform { min: Duration::from_millis(1), max: Duration::from_millis(5) },
+            loss: q,
+            converged_start: true,
+            trace_probes: true,
+            ..SimConfig::default()
+        });
+        let wanted = 1_000_000;
+        let mut chunks = 0;
+        while sim.metrics().probes().finished_live < wanted {
+            chunks += 1;
+            assert!(chunks <= 200, "bounded: 1,000,000 probes take about 10,000 virtual seconds");
+            sim.run_for(Duration::from_secs(100));
+        }
+        let counts = sim.metrics().probes();
+        let n = counts.finished_live as f64;
+        let share = counts.failed_live as f64 / n;
+        let expected = (1.0 - (1.0f64 - q).powi(2)) * (1.0 - (1.0f64 - q).powi(4)).powi(3);
+        let binomial = 1.96 * (expected * (1.0 - expected) / n).sqrt();
+        let tolerance = binomial.max(0.10 * expected);
+        println!(
+            "paper_check_2 q={q}: {} of {} probes unanswered, share {share:.3e}, expected {expected:.3e} +- {tolerance:.1e} (binomial 95% {binomial:.1e})",
+            counts.failed_live, counts.finished_live
+        );
+        assert!((share - expected).abs() <= tolerance, "q={q}: share {share:.3e}, expected {expected:.3e}");
+    }
+}
