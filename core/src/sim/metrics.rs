@@ -17,6 +17,17 @@ pub struct ProbeCounts {
     pub failed_live: u64,
 }
 
+/// A node declared failed while it was running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FalseVerdict {
+    /// The node that reached the verdict.
+    pub observer: usize,
+    /// The running node it declared failed.
+    pub subject: String,
+    /// When, since the start of the simulation.
+    pub at: Duration,
+}
+
 #[derive(Debug, Clone)]
 struct Spread {
     start: Duration,
@@ -35,7 +46,7 @@ pub struct Metrics {
     probe_watches: HashMap<String, Duration>,
     watched_probe_delays: Vec<Duration>,
     false_suspicions: u64,
-    false_failures: u64,
+    false_verdicts: Vec<FalseVerdict>,
     leaves_seen: u64,
     packets_sent: Vec<u64>,
     bytes_sent: Vec<u64>,
@@ -54,7 +65,7 @@ impl Metrics {
             probe_watches: HashMap::new(),
             watched_probe_delays: Vec::new(),
             false_suspicions: 0,
-            false_failures: 0,
+            false_verdicts: Vec::new(),
             leaves_seen: 0,
             packets_sent: vec![0; nodes],
             bytes_sent: vec![0; nodes],
@@ -121,7 +132,7 @@ impl Metrics {
             Event::MemberSuspect(m) if !self.crashed.contains_key(&m.name) => self.false_suspicions += 1,
             Event::MemberFailed(m) => match self.crashed.get(&m.name) {
                 Some(&t) => self.detections.entry(m.name.clone()).or_default().push((observer, at.saturating_sub(t))),
-                None => self.false_failures += 1,
+                None => self.false_verdicts.push(FalseVerdict { observer, subject: m.name.clone(), at }),
             },
             Event::MemberLeft(_) => self.leaves_seen += 1,
             Event::MemberUpdated(m) => {
@@ -186,7 +197,12 @@ impl Metrics {
 
     /// Failure verdicts about nodes that were running.
     pub fn false_failures(&self) -> u64 {
-        self.false_failures
+        self.false_verdicts.len() as u64
+    }
+
+    /// Every failure verdict about a running node, in the order reached.
+    pub fn false_verdicts(&self) -> &[FalseVerdict] {
+        &self.false_verdicts
     }
 
     /// `MemberLeft` events seen, over all observers.

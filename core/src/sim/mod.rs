@@ -28,7 +28,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-pub use metrics::{Metrics, ProbeCounts};
+pub use metrics::{FalseVerdict, Metrics, ProbeCounts};
 pub use network::{Latency, SlowNode};
 
 use crate::proto::{Config, Member, MemberState, Proto, ReplyOutcome, Rng, StreamId, StreamOutcome, Trace};
