@@ -119,6 +119,16 @@ pub enum Trace {
     },
 }
 
+/// A random delay in `(0, period)`, for timers started at a random phase
+/// (memberlist's `triggerFunc` stagger); zero for a zero period.
+fn stagger(rng: &mut Rng, period: Duration) -> Duration {
+    if period.is_zero() {
+        Duration::ZERO
+    } else {
+        Duration::from_nanos((rng.next_u64() % period.as_nanos().max(1) as u64).max(1))
+    }
+}
+
 /// Counters kept by the machine.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProtoStats {
@@ -295,7 +305,7 @@ impl Proto {
             incarnation: 0,
             seq_no: 0,
             rng: Rng::new(seed),
-            members: Members::default(),
+            members: Members::new(Rng::new(!seed).next_u64()),
             awareness: Awareness::new(config.awareness_max_multiplier, lifeguard),
             suspicions: HashMap::new(),
             broadcasts: BroadcastQueue::default(),
@@ -335,13 +345,6 @@ impl Proto {
     /// `triggerFunc` staggers them (or all at once when experiment
     /// alignment asks for it).
     fn schedule(&mut self, now: Instant) {
-        let stagger = |rng: &mut Rng, d: Duration| -> Duration {
-            if d.is_zero() {
-                Duration::ZERO
-            } else {
-                Duration::from_nanos((rng.next_u64() % d.as_nanos().max(1) as u64).max(1))
-            }
-        };
         let probe = stagger(&mut self.rng, self.cfg.probe_interval);
         self.timers.probe = Some(now + probe);
         if !self.cfg.gossip_interval.is_zero() && self.cfg.gossip_nodes > 0 {
@@ -467,11 +470,15 @@ impl Proto {
     /// by gossip first would queue 10^8 rumours before the measurement
     /// starts. Unknown names only; the local node is skipped.
     pub fn bootstrap_members(&mut self, members: impl IntoIterator<Item = Member>, now: Instant) {
-        for m in members {
-            if m.name == self.name || self.members.get(&m.name).is_some() {
-                continue;
-            }
-            self.members.insert(super::members::NodeState { member: m, state_change: now }, &mut self.rng);
+        let nodes = members.into_iter().map(|member| super::members::NodeState { member, state_change: now });
+        self.members.extend(nodes, &mut self.rng);
+        // A node of a long-running cluster is at a random phase of its
+        // scaled push-pull period, not in the first unscaled interval that
+        // follows a start (where every node of a large cluster would
+        // exchange its whole table at once).
+        if self.timers.push_pull.is_some() {
+            let scaled = super::push_pull::push_pull_scale(self.cfg.push_pull_interval, self.members.len());
+            self.timers.push_pull = Some(now + stagger(&mut self.rng, scaled));
         }
     }
 
@@ -493,7 +500,7 @@ impl Proto {
         self.left = true;
         let d = crate::wire::Dead { incarnation: self.incarnation, node: self.name.clone(), from: self.name.clone() };
         self.dead_node(d, now);
-        let anyone = self.members.iter().any(|n| n.member.name != self.name && !n.member.state.is_gone());
+        let anyone = self.members.iter().any(|n| *n.member.name != *self.name && !n.member.state.is_gone());
         if !anyone {
             self.leave_done = true;
         }
@@ -553,7 +560,7 @@ impl Proto {
         if reliable {
             let _ = now;
             let stream = crate::wire::stream::StreamMessage::User(msg[1..].to_vec());
-            self.open_stream(addr, &stream, PendingStream::UserMessage, false);
+            self.open_stream(addr, stream.encode_plain(), PendingStream::UserMessage, false);
             return Ok(());
         }
         let limit = self.packet_room();
@@ -725,14 +732,14 @@ impl Proto {
     pub(super) fn open_stream(
         &mut self,
         to: SocketAddr,
-        msg: &crate::wire::stream::StreamMessage,
+        plain: Vec<u8>,
         purpose: PendingStream,
         expects_reply: bool,
     ) -> StreamId {
         self.next_stream += 1;
         let id = StreamId(self.next_stream);
         let nonce = if self.layers.encrypts() { self.rng.nonce() } else { [0; 12] };
-        let payload = crate::wire::stream::seal(&self.layers, msg, nonce);
+        let payload = crate::wire::stream::seal_encoded(&self.layers, plain, nonce);
         if expects_reply {
             self.pending_streams.insert(id, purpose);
         }
@@ -751,7 +758,7 @@ impl Proto {
         let me = self.name.clone();
         let to_dead = self.cfg.gossip_to_the_dead_time;
         let picked = self.members.random(self.cfg.gossip_nodes, &mut self.rng, |n| {
-            n.member.name != me
+            *n.member.name != *me
                 && match n.member.state {
                     MemberState::Alive | MemberState::Suspect => true,
                     MemberState::Dead => now.saturating_duration_since(n.state_change) <= to_dead,
@@ -760,7 +767,7 @@ impl Proto {
         });
         let targets: Vec<(SocketAddr, String)> = picked
             .into_iter()
-            .map(|i| (self.members.at(i).member.addr, self.members.at(i).member.name.clone()))
+            .map(|i| (self.members.at(i).member.addr, self.members.at(i).member.name.to_string()))
             .collect();
         let room = self.packet_room();
         for (addr, name) in targets {

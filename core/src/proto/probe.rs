@@ -69,8 +69,8 @@ impl Proto {
         use super::config::ProbeSelection;
         if self.cfg.experiment.probe_selection == ProbeSelection::UniformRandom {
             let me = self.name.clone();
-            let picked = self.members.random(1, &mut self.rng, |n| n.member.name != me && !n.member.state.is_gone());
-            return picked.first().map(|&i| self.members.at(i).member.name.clone());
+            let picked = self.members.random(1, &mut self.rng, |n| *n.member.name != *me && !n.member.state.is_gone());
+            return picked.first().map(|&i| self.members.at(i).member.name.to_string());
         }
         let mut checked = 0;
         loop {
@@ -80,7 +80,7 @@ impl Proto {
             if self.probe_index >= self.members.len() {
                 let gone = self.members.reset(now, self.cfg.gossip_to_the_dead_time, &mut self.rng);
                 for name in gone {
-                    self.suspicions.remove(&name);
+                    self.suspicions.remove(&*name);
                 }
                 self.probe_index = 0;
                 checked += 1;
@@ -88,11 +88,11 @@ impl Proto {
             }
             let node = self.members.at(self.probe_index);
             self.probe_index += 1;
-            if node.member.name == self.name || node.member.state.is_gone() {
+            if *node.member.name == *self.name || node.member.state.is_gone() {
                 checked += 1;
                 continue;
             }
-            return Some(node.member.name.clone());
+            return Some(node.member.name.to_string());
         }
     }
 
@@ -154,13 +154,13 @@ impl Proto {
         let (target_addr, target_pmax) = (node.member.addr, node.member.protocol[1]);
         let me = self.name.clone();
         let helpers = self.members.random(self.cfg.indirect_checks, &mut self.rng, |n| {
-            n.member.name != me && n.member.name != target && n.member.state == MemberState::Alive
+            *n.member.name != *me && *n.member.name != *target && n.member.state == MemberState::Alive
         });
         let helpers: Vec<(SocketAddr, String, u8)> = helpers
             .into_iter()
             .map(|i| {
                 let m = &self.members.at(i).member;
-                (m.addr, m.name.clone(), m.protocol[1])
+                (m.addr, m.name.to_string(), m.protocol[1])
             })
             .collect();
         let mut expected = 0;
@@ -180,7 +180,12 @@ impl Proto {
         }
         let tcp = if !self.cfg.disable_tcp_pings && target_pmax >= 3 {
             let ping = Ping { seq_no: seq, node: target.clone(), source: Some(self.addr), source_node: me };
-            Some(self.open_stream(target_addr, &StreamMessage::Ping(ping), PendingStream::TcpPing { seq }, true))
+            Some(self.open_stream(
+                target_addr,
+                StreamMessage::Ping(ping).encode_plain(),
+                PendingStream::TcpPing { seq },
+                true,
+            ))
         } else {
             None
         };

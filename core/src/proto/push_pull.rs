@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::machine::{Event, MessageKind, PendingStream, Proto, ReplyOutcome, StreamFailure, StreamId, StreamOutcome};
 use super::members::MemberState;
 use crate::wire::stream::{self, StreamMessage};
-use crate::wire::{Ack, DecodeError, PushNodeState, MAX_PUSH_STATE_BYTES};
+use crate::wire::{Ack, DecodeError, PushNodeView, MAX_PUSH_STATE_BYTES};
 
 /// Clusters up to this size push-pull at the configured interval
 /// (`pushPullScaleThreshold`).
@@ -28,42 +28,40 @@ pub fn push_pull_scale(interval: Duration, n: usize) -> Duration {
 }
 
 impl Proto {
-    fn local_state(&self, join: bool) -> StreamMessage {
-        let nodes = self
-            .members
-            .iter()
-            .map(|n| PushNodeState {
-                name: n.member.name.clone(),
-                addr: n.member.addr,
-                meta: n.member.meta.clone(),
-                incarnation: n.member.incarnation,
-                state: n.member.state.to_wire(),
-                vsn: n.member.protocol,
-            })
-            .collect();
-        StreamMessage::PushPull { join, nodes, user_state: Vec::new() }
+    /// Our member table as a push-pull message, without layers; encoded
+    /// straight from the table, since it can hold tens of thousands.
+    fn local_state(&self, join: bool) -> Vec<u8> {
+        let nodes = self.members.iter().map(|n| PushNodeView {
+            name: &n.member.name,
+            addr: n.member.addr,
+            meta: &n.member.meta,
+            incarnation: n.member.incarnation,
+            state: n.member.state.to_wire(),
+            vsn: n.member.protocol,
+        });
+        stream::encode_push_pull(join, nodes, &[])
     }
 
     /// Opens a push-pull with `to`.
     pub(super) fn start_push_pull(&mut self, to: SocketAddr, join: bool, _now: Instant) -> StreamId {
-        let msg = self.local_state(join);
-        self.open_stream(to, &msg, PendingStream::PushPull { join }, true)
+        let plain = self.local_state(join);
+        self.open_stream(to, plain, PendingStream::PushPull { join }, true)
     }
 
     /// The periodic exchange with one random alive member.
     pub(super) fn periodic_push_pull(&mut self, now: Instant) {
         let me = self.name.clone();
         let picked =
-            self.members.random(1, &mut self.rng, |n| n.member.name != me && n.member.state == MemberState::Alive);
+            self.members.random(1, &mut self.rng, |n| *n.member.name != *me && n.member.state == MemberState::Alive);
         if let Some(&i) = picked.first() {
             let addr = self.members.at(i).member.addr;
             self.start_push_pull(addr, false, now);
         }
     }
 
-    fn seal_stream(&mut self, msg: &StreamMessage) -> Vec<u8> {
+    fn seal_stream(&mut self, plain: Vec<u8>) -> Vec<u8> {
         let nonce = if self.layers.encrypts() { self.rng.nonce() } else { [0; 12] };
-        stream::seal(&self.layers, msg, nonce)
+        stream::seal_encoded(&self.layers, plain, nonce)
     }
 
     /// A peer opened a stream to us and sent `buf` so far.
@@ -74,7 +72,7 @@ impl Proto {
             Err(DecodeError::Truncated) if buf.len() <= MAX_PUSH_STATE_BYTES + 64 => return StreamOutcome::NeedMore,
             Err(error) => {
                 self.stats.decode_errors += 1;
-                let reply = Some(self.seal_stream(&StreamMessage::Err(error.to_string())));
+                let reply = Some(self.seal_stream(StreamMessage::Err(error.to_string()).encode_plain()));
                 return StreamOutcome::Rejected { reply, error };
             }
         };
@@ -83,7 +81,7 @@ impl Proto {
             StreamMessage::PushPull { join, nodes, .. } => {
                 // Answer first, as memberlist does, then merge.
                 let reply = self.local_state(join);
-                let reply = Some(self.seal_stream(&reply));
+                let reply = Some(self.seal_stream(reply));
                 match self.verify_protocol(&nodes) {
                     Ok(()) => self.merge_state(nodes, now),
                     Err(_) => self.stats.incompatible_peers += 1,
@@ -95,7 +93,7 @@ impl Proto {
                     return StreamOutcome::Done { reply: None };
                 }
                 let ack = StreamMessage::Ack(Ack { seq_no: p.seq_no, payload: Vec::new() });
-                StreamOutcome::Done { reply: Some(self.seal_stream(&ack)) }
+                StreamOutcome::Done { reply: Some(self.seal_stream(ack.encode_plain())) }
             }
             StreamMessage::User(bytes) => {
                 self.handle_user(&bytes);

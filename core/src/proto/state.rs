@@ -27,7 +27,7 @@ impl Proto {
             None => {
                 let node = NodeState {
                     member: Member {
-                        name: a.node.clone(),
+                        name: a.node.as_str().into(),
                         addr: a.addr,
                         meta: a.meta.clone(),
                         state: MemberState::Dead,

@@ -14,7 +14,7 @@ fn addr(i: usize) -> SocketAddr {
 
 fn member(i: usize) -> Member {
     Member {
-        name: format!("n{i}"),
+        name: format!("n{i}").into(),
         addr: addr(i),
         meta: vec![],
         state: MemberState::Alive,
@@ -74,10 +74,10 @@ fn a_suspicion_that_runs_out_becomes_a_failure_event() {
     let t0 = Instant::now();
     let mut p = lan_node_in_cluster_of(5, t0);
     p.handle_packet(addr(2), &suspect_packet("n1", "n2"), t0);
-    assert!(matches!(p.poll_event(), Some(Event::MemberSuspect(m)) if m.name == "n1"));
+    assert!(matches!(p.poll_event(), Some(Event::MemberSuspect(m)) if *m.name == *"n1"));
     let deadline = p.suspicion_deadline("n1").unwrap();
     p.handle_timeout(deadline);
-    let failed = std::iter::from_fn(|| p.poll_event()).any(|e| matches!(e, Event::MemberFailed(m) if m.name == "n1"));
+    let failed = std::iter::from_fn(|| p.poll_event()).any(|e| matches!(e, Event::MemberFailed(m) if *m.name == *"n1"));
     assert!(failed);
     assert_eq!(p.member("n1").unwrap().state, MemberState::Dead);
 }

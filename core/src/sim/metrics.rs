@@ -129,14 +129,16 @@ impl Metrics {
 
     pub(crate) fn record_event(&mut self, observer: usize, event: &Event, at: Duration) {
         match event {
-            Event::MemberSuspect(m) if !self.crashed.contains_key(&m.name) => self.false_suspicions += 1,
-            Event::MemberFailed(m) => match self.crashed.get(&m.name) {
-                Some(&t) => self.detections.entry(m.name.clone()).or_default().push((observer, at.saturating_sub(t))),
-                None => self.false_verdicts.push(FalseVerdict { observer, subject: m.name.clone(), at }),
+            Event::MemberSuspect(m) if !self.crashed.contains_key(&*m.name) => self.false_suspicions += 1,
+            Event::MemberFailed(m) => match self.crashed.get(&*m.name) {
+                Some(&t) => {
+                    self.detections.entry(m.name.to_string()).or_default().push((observer, at.saturating_sub(t)))
+                }
+                None => self.false_verdicts.push(FalseVerdict { observer, subject: m.name.to_string(), at }),
             },
             Event::MemberLeft(_) => self.leaves_seen += 1,
             Event::MemberUpdated(m) => {
-                if let Some(s) = self.updates.get_mut(&m.name) {
+                if let Some(s) = self.updates.get_mut(&*m.name) {
                     s.first_seen[observer].get_or_insert(at.saturating_sub(s.start));
                 }
             }

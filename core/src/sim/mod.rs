@@ -50,7 +50,10 @@ pub struct SimConfig {
     /// Probability that a packet is lost, independently. Default 0.
     pub loss: f64,
     /// Start with every node knowing every other (a cluster long converged)
-    /// instead of each joining through `node-0`. Default false.
+    /// instead of each joining through `node-0`; each node's push-pull timer
+    /// is then at a random phase of its scaled period, as in a cluster that
+    /// has been running, rather than in the first interval after a start.
+    /// Default false.
     pub converged_start: bool,
     /// Put every node's probe and gossip ticks at the same instants
     /// (the SWIM paper's aligned protocol periods). Default false: random

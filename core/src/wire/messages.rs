@@ -147,6 +147,24 @@ pub struct PushNodeState {
     pub vsn: [u8; 6],
 }
 
+/// A borrowed [`PushNodeState`]: a member table is encoded from it without
+/// copying names and metadata first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushNodeView<'a> {
+    /// Name.
+    pub name: &'a str,
+    /// Address.
+    pub addr: SocketAddr,
+    /// Metadata.
+    pub meta: &'a [u8],
+    /// Incarnation.
+    pub incarnation: u32,
+    /// State.
+    pub state: NodeStateKind,
+    /// Protocol versions, as in [`Alive::vsn`].
+    pub vsn: [u8; 6],
+}
+
 /// A message that can travel in a packet, after the layers are peeled off.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
@@ -226,19 +244,11 @@ pub(crate) fn ip_from_bytes(b: &[u8]) -> Result<IpAddr, DecodeError> {
     }
 }
 
-fn vsn_from(v: Vec<u8>) -> [u8; 6] {
-    let mut out = [0u8; 6];
-    for (o, b) in out.iter_mut().zip(v) {
-        *o = b;
-    }
-    out
-}
-
 /// Iterates the entries of a MessagePack map, handing each key to `field`,
 /// which reads the value or returns `false` to have it skipped.
 fn decode_map<'a>(
     body: &'a [u8],
-    mut field: impl FnMut(&str, &mut Reader<'a>) -> Result<bool, DecodeError>,
+    mut field: impl FnMut(&[u8], &mut Reader<'a>) -> Result<bool, DecodeError>,
 ) -> Result<usize, DecodeError> {
     let mut r = Reader::new(body);
     decode_map_from(&mut r, &mut field)?;
@@ -247,12 +257,13 @@ fn decode_map<'a>(
 
 fn decode_map_from<'a>(
     r: &mut Reader<'a>,
-    field: &mut impl FnMut(&str, &mut Reader<'a>) -> Result<bool, DecodeError>,
+    field: &mut impl FnMut(&[u8], &mut Reader<'a>) -> Result<bool, DecodeError>,
 ) -> Result<(), DecodeError> {
     let n = r.map_len()?;
     for _ in 0..n {
+        // Keys are compared as bytes: only the known ASCII ones are read,
+        // and any other key is skipped, so validating UTF-8 buys nothing.
         let key = r.raw()?;
-        let key = std::str::from_utf8(key).map_err(|_| DecodeError::InvalidUtf8)?;
         if !field(key, r)? {
             r.skip_value()?;
         }
@@ -299,11 +310,11 @@ impl Ping {
         let (mut seq, mut node, mut saddr, mut sport, mut snode) = (None, String::new(), None, 0, String::new());
         decode_map(body, |k, r| {
             match k {
-                "SeqNo" => seq = Some(r.u32("SeqNo")?),
-                "Node" => node = r.string()?,
-                "SourceAddr" => saddr = Some(r.raw()?.to_vec()),
-                "SourcePort" => sport = r.u16("SourcePort")?,
-                "SourceNode" => snode = r.string()?,
+                b"SeqNo" => seq = Some(r.u32("SeqNo")?),
+                b"Node" => node = r.string()?,
+                b"SourceAddr" => saddr = Some(r.raw()?.to_vec()),
+                b"SourcePort" => sport = r.u16("SourcePort")?,
+                b"SourceNode" => snode = r.string()?,
                 _ => return Ok(false),
             }
             Ok(true)
@@ -339,14 +350,14 @@ impl IndirectPing {
         let (mut saddr, mut sport, mut snode) = (None, 0u16, String::new());
         decode_map(body, |k, r| {
             match k {
-                "SeqNo" => seq = Some(r.u32("SeqNo")?),
-                "Target" => target = Some(ip_from_bytes(r.raw()?)?),
-                "Port" => port = r.u16("Port")?,
-                "Node" => node = r.string()?,
-                "Nack" => nack = r.bool()?,
-                "SourceAddr" => saddr = Some(r.raw()?.to_vec()),
-                "SourcePort" => sport = r.u16("SourcePort")?,
-                "SourceNode" => snode = r.string()?,
+                b"SeqNo" => seq = Some(r.u32("SeqNo")?),
+                b"Target" => target = Some(ip_from_bytes(r.raw()?)?),
+                b"Port" => port = r.u16("Port")?,
+                b"Node" => node = r.string()?,
+                b"Nack" => nack = r.bool()?,
+                b"SourceAddr" => saddr = Some(r.raw()?.to_vec()),
+                b"SourcePort" => sport = r.u16("SourcePort")?,
+                b"SourceNode" => snode = r.string()?,
                 _ => return Ok(false),
             }
             Ok(true)
@@ -377,8 +388,8 @@ impl Ack {
         let (mut seq, mut payload) = (None, Vec::new());
         decode_map(body, |k, r| {
             match k {
-                "SeqNo" => seq = Some(r.u32("SeqNo")?),
-                "Payload" => payload = r.raw()?.to_vec(),
+                b"SeqNo" => seq = Some(r.u32("SeqNo")?),
+                b"Payload" => payload = r.raw()?.to_vec(),
                 _ => return Ok(false),
             }
             Ok(true)
@@ -400,7 +411,7 @@ impl Nack {
     pub fn decode_body(body: &[u8]) -> Result<Self, DecodeError> {
         let mut seq = None;
         decode_map(body, |k, r| {
-            if k == "SeqNo" {
+            if k == b"SeqNo" {
                 seq = Some(r.u32("SeqNo")?);
                 return Ok(true);
             }
@@ -424,9 +435,9 @@ fn decode_verdict(body: &[u8]) -> Result<(u32, String, String), DecodeError> {
     let (mut inc, mut node, mut from) = (0u32, None, String::new());
     decode_map(body, |k, r| {
         match k {
-            "Incarnation" => inc = r.u32("Incarnation")?,
-            "Node" => node = Some(r.string()?),
-            "From" => from = r.string()?,
+            b"Incarnation" => inc = r.u32("Incarnation")?,
+            b"Node" => node = Some(r.string()?),
+            b"From" => from = r.string()?,
             _ => return Ok(false),
         }
         Ok(true)
@@ -481,15 +492,15 @@ fn decode_member(r: &mut Reader<'_>, name_key: &str) -> Result<MemberFields, Dec
         state: NodeStateKind::Alive,
         vsn: [0; 6],
     };
-    decode_map_from(r, &mut |k: &str, r: &mut Reader<'_>| {
+    decode_map_from(r, &mut |k: &[u8], r: &mut Reader<'_>| {
         match k {
-            k if k == name_key => f.name = Some(r.string()?),
-            "Addr" => f.addr = Some(ip_from_bytes(r.raw()?)?),
-            "Port" => f.port = r.u16("Port")?,
-            "Meta" => f.meta = r.raw()?.to_vec(),
-            "Incarnation" => f.incarnation = r.u32("Incarnation")?,
-            "State" => f.state = NodeStateKind::from_wire(r.uint()?)?,
-            "Vsn" => f.vsn = vsn_from(r.byte_vec()?),
+            k if k == name_key.as_bytes() => f.name = Some(r.string()?),
+            b"Addr" => f.addr = Some(ip_from_bytes(r.raw()?)?),
+            b"Port" => f.port = r.u16("Port")?,
+            b"Meta" => f.meta = r.raw()?.to_vec(),
+            b"Incarnation" => f.incarnation = r.u32("Incarnation")?,
+            b"State" => f.state = NodeStateKind::from_wire(r.uint()?)?,
+            b"Vsn" => r.bytes_into(&mut f.vsn)?,
             _ => return Ok(false),
         }
         Ok(true)
@@ -537,14 +548,14 @@ impl PushPullHeader {
 
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let mut h = PushPullHeader { nodes: 0, user_state_len: 0, join: false };
-        decode_map_from(r, &mut |k: &str, r: &mut Reader<'_>| {
+        decode_map_from(r, &mut |k: &[u8], r: &mut Reader<'_>| {
             match k {
-                "Nodes" => h.nodes = usize::try_from(r.uint()?).map_err(|_| DecodeError::OutOfRange("Nodes"))?,
-                "UserStateLen" => {
+                b"Nodes" => h.nodes = usize::try_from(r.uint()?).map_err(|_| DecodeError::OutOfRange("Nodes"))?,
+                b"UserStateLen" => {
                     h.user_state_len =
                         usize::try_from(r.uint()?).map_err(|_| DecodeError::OutOfRange("UserStateLen"))?
                 }
-                "Join" => h.join = r.bool()?,
+                b"Join" => h.join = r.bool()?,
                 _ => return Ok(false),
             }
             Ok(true)
@@ -554,17 +565,33 @@ impl PushPullHeader {
 }
 
 impl PushNodeState {
+    /// Borrows it for encoding.
+    pub fn view(&self) -> PushNodeView<'_> {
+        PushNodeView {
+            name: &self.name,
+            addr: self.addr,
+            meta: &self.meta,
+            incarnation: self.incarnation,
+            state: self.state,
+            vsn: self.vsn,
+        }
+    }
+}
+
+impl PushNodeView<'_> {
     pub(crate) fn write(&self, w: &mut Writer) {
         w.map_len(7);
         w.field_raw("Addr", &ip_bytes(self.addr.ip()));
         w.field_uint("Incarnation", self.incarnation as u64);
-        w.field_opt_raw("Meta", &self.meta);
-        w.field_str("Name", &self.name);
+        w.field_opt_raw("Meta", self.meta);
+        w.field_str("Name", self.name);
         w.field_uint("Port", self.addr.port() as u64);
         w.field_uint("State", self.state as u64);
         w.field_raw("Vsn", &self.vsn);
     }
+}
 
+impl PushNodeState {
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let f = decode_member(r, "Name")?;
         Ok(PushNodeState {

@@ -20,7 +20,8 @@ pub mod security;
 pub mod stream;
 
 pub use messages::{
-    Ack, Alive, Dead, IndirectPing, Message, Nack, NodeStateKind, Ping, PushNodeState, PushPullHeader, Suspect,
+    Ack, Alive, Dead, IndirectPing, Message, Nack, NodeStateKind, Ping, PushNodeState, PushNodeView, PushPullHeader,
+    Suspect,
 };
 pub use security::{Keyring, KeyringError};
 

@@ -206,19 +206,27 @@ impl<'a> Reader<'a> {
         String::from_utf8(raw.to_vec()).map_err(|_| DecodeError::InvalidUtf8)
     }
 
-    /// Byte slice, also accepting an array of small integers (how some
-    /// encoders write `[]uint8`).
-    pub(crate) fn byte_vec(&mut self) -> Result<Vec<u8>, DecodeError> {
+    /// A byte string, or an array of small integers (how some encoders
+    /// write `[]uint8`), into a fixed buffer: the first
+    /// `out.len()` bytes are kept, the rest read and dropped, zeros fill a
+    /// short value. No allocation (it runs for every member of a push-pull).
+    pub(crate) fn bytes_into(&mut self, out: &mut [u8]) -> Result<(), DecodeError> {
+        out.fill(0);
         if matches!(self.peek()?, 0x90..=0x9f | 0xdc | 0xdd) {
             let n = self.array_len()?;
-            let mut out = Vec::with_capacity(n);
-            for _ in 0..n {
+            for i in 0..n {
                 let v = self.uint()?;
-                out.push(u8::try_from(v).map_err(|_| DecodeError::OutOfRange("byte array element"))?);
+                let b = u8::try_from(v).map_err(|_| DecodeError::OutOfRange("byte array element"))?;
+                if let Some(o) = out.get_mut(i) {
+                    *o = b;
+                }
             }
-            return Ok(out);
+            return Ok(());
         }
-        Ok(self.raw()?.to_vec())
+        for (o, b) in out.iter_mut().zip(self.raw()?) {
+            *o = *b;
+        }
+        Ok(())
     }
 
     /// Any non-negative integer (also a float-free bool-free int family).
@@ -339,7 +347,14 @@ mod tests {
     fn reader_accepts_str8_and_bin_for_bytes() {
         assert_eq!(Reader::new(&[0xd9, 2, b'h', b'i']).raw().unwrap(), b"hi");
         assert_eq!(Reader::new(&[0xc4, 1, 9]).raw().unwrap(), &[9]);
-        assert_eq!(Reader::new(&[0x92, 1, 2]).byte_vec().unwrap(), vec![1, 2]);
+        let mut vsn = [7u8; 3];
+        Reader::new(&[0x92, 1, 2]).bytes_into(&mut vsn).unwrap();
+        assert_eq!(vsn, [1, 2, 0], "an array of small integers, zero-filled");
+        Reader::new(&[0xc4, 4, 1, 2, 3, 4]).bytes_into(&mut vsn).unwrap();
+        assert_eq!(vsn, [1, 2, 3], "a longer value is cut to the buffer");
+        let mut r = Reader::new(&[0x94, 1, 2, 3, 4, 0xc3]);
+        r.bytes_into(&mut vsn).unwrap();
+        assert!(r.bool().unwrap(), "the whole array is consumed");
     }
 
     #[test]

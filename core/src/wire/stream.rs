@@ -7,7 +7,7 @@
 //! [`DecodeError::Truncated`] until the buffer holds a whole message, and the
 //! runtime reads more and tries again.
 
-use super::messages::{Ack, Ping, PushNodeState, PushPullHeader};
+use super::messages::{Ack, Ping, PushNodeState, PushNodeView, PushPullHeader};
 use super::msgpack::{Reader, Writer};
 use super::packet::{compress_message, decompress_message, Layers};
 use super::security::{self, NONCE_SIZE};
@@ -40,13 +40,7 @@ impl StreamMessage {
     pub fn encode_plain(&self) -> Vec<u8> {
         match self {
             StreamMessage::PushPull { join, nodes, user_state } => {
-                let mut w = Writer::with_type(msg_type::PUSH_PULL);
-                PushPullHeader { nodes: nodes.len(), user_state_len: user_state.len(), join: *join }.write(&mut w);
-                for n in nodes {
-                    n.write(&mut w);
-                }
-                w.buf.extend_from_slice(user_state);
-                w.buf
+                encode_push_pull(*join, nodes.iter().map(PushNodeState::view), user_state)
             }
             StreamMessage::Ping(p) => p.encode(),
             StreamMessage::Ack(a) => a.encode(),
@@ -67,11 +61,32 @@ impl StreamMessage {
     }
 }
 
+/// A push-pull message without any layer, encoded straight from borrowed
+/// member states (what [`StreamMessage::encode_plain`] gives for the owned form).
+pub fn encode_push_pull<'a>(
+    join: bool,
+    nodes: impl ExactSizeIterator<Item = PushNodeView<'a>>,
+    user_state: &[u8],
+) -> Vec<u8> {
+    let mut w = Writer::with_type(msg_type::PUSH_PULL);
+    PushPullHeader { nodes: nodes.len(), user_state_len: user_state.len(), join }.write(&mut w);
+    for n in nodes {
+        n.write(&mut w);
+    }
+    w.buf.extend_from_slice(user_state);
+    w.buf
+}
+
 /// Wraps a stream message for the wire: compression (always, when enabled,
 /// as Go does for streams), encryption with the `[10][len]` header bound as
 /// additional data, then the label header.
 pub fn seal(layers: &Layers, msg: &StreamMessage, nonce: [u8; NONCE_SIZE]) -> Vec<u8> {
-    let mut body = msg.encode_plain();
+    seal_encoded(layers, msg.encode_plain(), nonce)
+}
+
+/// [`seal`] for a message already encoded without layers.
+pub fn seal_encoded(layers: &Layers, plain: Vec<u8>, nonce: [u8; NONCE_SIZE]) -> Vec<u8> {
+    let mut body = plain;
     if layers.compress {
         body = compress_message(&body);
     }
