@@ -137,11 +137,11 @@ pub fn decompress(input: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
                 // Walk the chain backwards into scratch. `c == hi` is the
                 // KwKwK case: the string is last's string plus its first byte.
                 scratch.clear();
+                // With the table full (no `last`), Go reads `hi` as the
+                // entry it already holds, so this decoder does too.
+                let kwkwk = c == hi && last.is_some();
                 let mut cur = c;
-                if c == hi {
-                    let Some(l) = last else {
-                        return Err(DecodeError::Decompress("lzw code refers to an undefined entry"));
-                    };
+                if let (true, Some(l)) = (kwkwk, last) {
                     cur = l;
                 }
                 while cur >= CLEAR {
@@ -154,7 +154,7 @@ pub fn decompress(input: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
                 scratch.push(cur as u8);
                 let first = cur as u8;
                 scratch.reverse();
-                if c == hi {
+                if kwkwk {
                     scratch.push(first);
                 }
                 out.extend_from_slice(&scratch);
@@ -202,6 +202,29 @@ mod tests {
         // Codes: clear(256) 'a'(97) 258 eof(257), 9 bits each, LSB first.
         assert_eq!(compress(b"aaa"), vec![0x00, 0xc3, 0x08, 0x0c, 0x08]);
         assert_eq!(compress(b""), vec![0x00, 0x03, 0x02]);
+    }
+
+    /// Go's writer clears the table before it fills, so only a foreign
+    /// writer reaches this state: the table full, then its last code. Go's
+    /// reader expands that code from the table; so must this one.
+    #[test]
+    fn the_last_code_of_a_full_table_reads_as_go_reads_it() {
+        let mut w = BitWriter { out: Vec::new(), acc: 0, bits: 0 };
+        let (mut width, mut hi) = (LIT_WIDTH + 1, EOF);
+        let literals = (MAX_CODE + 1 - EOF) as usize;
+        for _ in 0..literals {
+            w.put(b'a' as u16, width);
+            hi += 1;
+            if hi as u32 >= 1 << width && width < MAX_WIDTH {
+                width += 1;
+            }
+        }
+        // Each literal after the first defined an entry "aa"; the table is now full.
+        w.put(MAX_CODE, MAX_WIDTH);
+        w.put(EOF, MAX_WIDTH);
+        let out = decompress(&w.finish(), 1 << 20).expect("Go reads this stream");
+        assert_eq!(out.len(), literals + 2);
+        assert!(out.iter().all(|&b| b == b'a'));
     }
 
     #[test]
