@@ -5,6 +5,8 @@
 //!   LZW compression, AES-GCM encryption).
 //! - [`proto`]: the protocol as a sans-io state machine: no sockets, no clock,
 //!   no global randomness.
+//! - [`runtime`]: real nodes ([`Node`]) on UDP and TCP, each with its own
+//!   tokio runtime thread and an event dispatch thread.
 //! - [`sim`]: a deterministic simulator running many [`proto`] instances on a
 //!   virtual clock and a modelled network.
 
@@ -12,7 +14,9 @@
 #![deny(missing_docs, unreachable_pub)]
 
 pub mod proto;
+pub mod runtime;
 pub mod sim;
 pub mod wire;
 
 pub use proto::{Config, ConfigError, Event, Member, MemberState};
+pub use runtime::{JoinError, Node, NodeError, NodeStats, StartError};

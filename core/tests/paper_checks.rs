@@ -1,7 +1,7 @@
 //! The numbers from the literature the simulator must reproduce
 //! (`../shared/PAPER-CHECKS.md`). Each check prints what it measured.
 //! Check 5 lives with the machine (`proto::tests::paper_check_5`); check 7
-//! and the 10,000-node run are the `sim_10k` benchmark.
+//! is the `paper_check_7` benchmark (with `sim_10k`, which times it).
 
 use std::time::Duration;
 

@@ -100,6 +100,9 @@ pub enum Event {
         /// The bytes.
         payload: Vec<u8>,
     },
+    /// The runtime's event queue was full and this many events were dropped
+    /// before this one (the protocol itself never drops or emits this).
+    EventsLost(u64),
 }
 
 /// Protocol decisions, recorded for the simulator when tracing is on.

@@ -11,6 +11,7 @@
 mod awareness;
 mod broadcast_queue;
 mod config;
+mod keys;
 mod machine;
 mod members;
 mod probe;

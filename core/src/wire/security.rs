@@ -36,6 +36,10 @@ pub enum KeyringError {
     /// The primary key cannot be removed; make another primary first.
     #[error("the primary key cannot be removed; use another key first")]
     RemovingPrimary,
+    /// Encryption is off on this node (no `keys` in its config), so there
+    /// is no keyring to change; start it with keys to turn encryption on.
+    #[error("encryption is off: the node was started without keys")]
+    NoKeyring,
 }
 
 /// The encryption keys of a node; the first is the primary, used to encrypt.

@@ -1,0 +1,213 @@
+//! Events leave the protocol task through a bounded queue to one dispatch
+//! thread, which calls the user's callback serially and feeds the async
+//! event streams. Protocol work never waits on user code: a full queue drops
+//! the event, counts it, and reports the count as [`Event::EventsLost`]
+//! ahead of the next event that fits.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::thread::{JoinHandle, ThreadId};
+
+use crate::proto::Event;
+
+/// Events queued for the dispatch thread before new ones are dropped.
+pub(crate) const EVENT_QUEUE_DEPTH: usize = 4096;
+
+/// Events an async stream holds before it starts losing them.
+const STREAM_DEPTH: usize = 4096;
+
+/// The user's callback.
+pub(crate) type Callback = Box<dyn FnMut(&Event) + Send>;
+
+/// Counters shared by the producer, the dispatch thread and `stats()`.
+#[derive(Debug, Default)]
+pub(crate) struct DispatchCounters {
+    pub(crate) events_lost: AtomicU64,
+    pub(crate) callback_panics: AtomicU64,
+}
+
+/// Shared with the dispatch thread: stream subscribers and the stop flag.
+#[derive(Default)]
+pub(crate) struct Subscribers {
+    streams: Mutex<Vec<StreamFeed>>,
+    /// Set by `shutdown()` called from inside a callback: no callback runs after.
+    pub(crate) stopped: AtomicBool,
+}
+
+struct StreamFeed {
+    tx: tokio::sync::mpsc::Sender<Event>,
+    lost: u64,
+}
+
+/// The producing end, owned by the protocol task.
+pub(crate) struct EventSink {
+    tx: Option<SyncSender<Event>>,
+    lost: u64,
+    counters: Arc<DispatchCounters>,
+}
+
+impl EventSink {
+    /// Queues an event without ever blocking.
+    pub(crate) fn push(&mut self, event: Event) {
+        let Some(tx) = &self.tx else { return };
+        if self.lost > 0 {
+            match tx.try_send(Event::EventsLost(self.lost)) {
+                Ok(()) => self.lost = 0,
+                Err(_) => {
+                    self.drop_one();
+                    return;
+                }
+            }
+        }
+        if let Err(TrySendError::Full(_)) = tx.try_send(event) {
+            self.drop_one();
+        }
+    }
+
+    fn drop_one(&mut self) {
+        self.lost += 1;
+        self.counters.events_lost.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// No more events: the dispatch thread ends once it has delivered the rest.
+    pub(crate) fn close(&mut self) {
+        self.tx = None;
+    }
+}
+
+/// The dispatch thread's handle.
+pub(crate) struct Dispatcher {
+    thread: Option<JoinHandle<()>>,
+    thread_id: ThreadId,
+}
+
+impl Dispatcher {
+    /// Starts the dispatch thread for `callback` (or none) and returns the
+    /// producing end.
+    pub(crate) fn start(
+        name: &str,
+        callback: Option<Callback>,
+        subscribers: Arc<Subscribers>,
+        counters: Arc<DispatchCounters>,
+    ) -> std::io::Result<(Dispatcher, EventSink)> {
+        let (tx, rx) = sync_channel(EVENT_QUEUE_DEPTH);
+        let thread_counters = counters.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("rumour-events-{name}"))
+            .spawn(move || dispatch_loop(rx, callback, &subscribers, &thread_counters))?;
+        let thread_id = thread.thread().id();
+        Ok((Dispatcher { thread: Some(thread), thread_id }, EventSink { tx: Some(tx), lost: 0, counters }))
+    }
+
+    /// Whether the caller is the dispatch thread (a callback calling in).
+    pub(crate) fn is_current(&self) -> bool {
+        std::thread::current().id() == self.thread_id
+    }
+
+    /// Waits until every queued event has been delivered. The sink must be
+    /// closed first, or this waits forever.
+    pub(crate) fn join(&mut self) {
+        if let Some(t) = self.thread.take() {
+            // The loop catches callback panics, so the thread itself ends cleanly.
+            let _ = t.join();
+        }
+    }
+}
+
+fn dispatch_loop(
+    rx: Receiver<Event>,
+    mut callback: Option<Callback>,
+    subscribers: &Subscribers,
+    counters: &DispatchCounters,
+) {
+    while let Ok(event) = rx.recv() {
+        if subscribers.stopped.load(Ordering::Acquire) {
+            break;
+        }
+        if let Some(cb) = callback.as_mut() {
+            if catch_unwind(AssertUnwindSafe(|| cb(&event))).is_err() {
+                counters.callback_panics.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(target: "rumour", "an event callback panicked; the node keeps running");
+            }
+        }
+        feed_streams(subscribers, &event, counters);
+    }
+}
+
+fn feed_streams(subscribers: &Subscribers, event: &Event, counters: &DispatchCounters) {
+    let mut streams = subscribers.streams.lock().unwrap_or_else(|p| p.into_inner());
+    streams.retain_mut(|feed| {
+        if feed.lost > 0 {
+            match feed.tx.try_send(Event::EventsLost(feed.lost)) {
+                Ok(()) => feed.lost = 0,
+                Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
+                    feed.lost += 1;
+                    counters.events_lost.fetch_add(1, Ordering::Relaxed);
+                    return true;
+                }
+                Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => return false,
+            }
+        }
+        match feed.tx.try_send(event.clone()) {
+            Ok(()) => true,
+            Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
+                feed.lost += 1;
+                counters.events_lost.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    });
+}
+
+impl Subscribers {
+    /// A new async stream of the events from now on.
+    pub(crate) fn subscribe(&self) -> EventStream {
+        let (tx, rx) = tokio::sync::mpsc::channel(STREAM_DEPTH);
+        self.streams.lock().unwrap_or_else(|p| p.into_inner()).push(StreamFeed { tx, lost: 0 });
+        EventStream { rx }
+    }
+
+    /// Ends every stream (after the events already in them).
+    pub(crate) fn close_streams(&self) {
+        self.streams.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+/// The node's events as an async stream (see [`super::Node::events`]). It
+/// ends when the node shuts down. A stream that is not read keeps up to
+/// 4096 events, then reports what it dropped as [`Event::EventsLost`].
+#[derive(Debug)]
+pub struct EventStream {
+    rx: tokio::sync::mpsc::Receiver<Event>,
+}
+
+impl EventStream {
+    /// The next event, or `None` once the node has shut down.
+    pub async fn next(&mut self) -> Option<Event> {
+        self.rx.recv().await
+    }
+
+    /// The next event if one is waiting, without blocking.
+    pub fn try_next(&mut self) -> Option<Event> {
+        self.rx.try_recv().ok()
+    }
+
+    /// Waits for the next event from a plain thread (not inside an async
+    /// task), up to `timeout`.
+    pub fn next_blocking(&mut self, timeout: std::time::Duration) -> Option<Event> {
+        super::block::block_on_timeout(self.rx.recv(), timeout).flatten()
+    }
+}
+
+impl futures_core::Stream for EventStream {
+    type Item = Event;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.rx.poll_recv(cx)
+    }
+}

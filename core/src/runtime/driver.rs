@@ -1,0 +1,336 @@
+//! The one task that owns the protocol machine. It is the only reader of
+//! the clock: it feeds `proto` packets, stream data, commands and timeouts,
+//! and carries out what `proto` asks for (packets, streams, events, the
+//! next wake-up). It sleeps until the earliest of those; an idle node does
+//! no work between its timers.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+use super::dispatch::EventSink;
+use super::error::{JoinError, NodeError, SeedFailure};
+use super::streams;
+use crate::proto::{Event, Proto, ReplyOutcome, StreamId, StreamOutcome, Trace};
+
+/// A command from the API: runs on the protocol task with the machine.
+pub(crate) type Command = Box<dyn FnOnce(&mut Driver) + Send>;
+
+/// Streams in progress at once, each way; more are refused and counted.
+pub(crate) const MAX_STREAMS: usize = 32;
+
+/// Largest UDP datagram read (a peer may send more than our own buffer size).
+const MAX_DATAGRAM: usize = 65_536;
+
+/// Counters of the runtime's own work, beside the protocol's.
+#[derive(Debug, Default)]
+pub(crate) struct RuntimeCounters {
+    pub(crate) streams_refused: AtomicU64,
+    pub(crate) streams_timed_out: AtomicU64,
+    pub(crate) streams_oversized: AtomicU64,
+    pub(crate) streams_rejected: AtomicU64,
+    pub(crate) streams_failed: AtomicU64,
+    pub(crate) udp_send_errors: AtomicU64,
+}
+
+impl RuntimeCounters {
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// What a stream task hands the protocol task.
+pub(crate) enum Input {
+    /// A peer's stream, as read so far; the answer says what to do next.
+    Incoming { from: SocketAddr, buf: Vec<u8>, back: oneshot::Sender<IncomingStep> },
+    /// The reply to one of our streams, as read so far.
+    Reply { id: StreamId, buf: Vec<u8>, back: oneshot::Sender<Option<Vec<u8>>> },
+    /// One of our streams failed before a whole reply came.
+    Failed { id: StreamId, reason: String },
+    /// A join's seeds, resolved (or not).
+    Resolved { group: usize, addrs: Vec<(String, SocketAddr)>, failures: Vec<SeedFailure> },
+}
+
+/// The protocol's verdict on a peer's stream so far.
+pub(crate) enum IncomingStep {
+    /// Incomplete: read more (the buffer comes back).
+    NeedMore(Vec<u8>),
+    /// Write this reply (if any) and close.
+    Done(Option<Vec<u8>>),
+}
+
+/// A leave in progress: when to give up, the timeout asked for, the caller.
+struct PendingLeave {
+    deadline: Instant,
+    timeout: Duration,
+    reply: oneshot::Sender<Result<(), NodeError>>,
+}
+
+struct JoinGroup {
+    pending: usize,
+    answered: usize,
+    failures: Vec<SeedFailure>,
+    reply: Option<oneshot::Sender<Result<usize, JoinError>>>,
+}
+
+/// The protocol task's state.
+pub(crate) struct Driver {
+    pub(crate) proto: Proto,
+    udp: Arc<UdpSocket>,
+    inputs_tx: mpsc::Sender<Input>,
+    pub(crate) counters: Arc<RuntimeCounters>,
+    events: EventSink,
+    outgoing: Arc<Semaphore>,
+    incoming: Arc<Semaphore>,
+    joins: HashMap<StreamId, (usize, String)>,
+    join_groups: Vec<Option<JoinGroup>>,
+    leave: Option<PendingLeave>,
+    stop: bool,
+}
+
+impl Driver {
+    pub(crate) fn new(
+        proto: Proto,
+        udp: Arc<UdpSocket>,
+        inputs_tx: mpsc::Sender<Input>,
+        counters: Arc<RuntimeCounters>,
+        events: EventSink,
+    ) -> Self {
+        Driver {
+            proto,
+            udp,
+            inputs_tx,
+            counters,
+            events,
+            outgoing: Arc::new(Semaphore::new(MAX_STREAMS)),
+            incoming: Arc::new(Semaphore::new(MAX_STREAMS)),
+            joins: HashMap::new(),
+            join_groups: Vec::new(),
+            leave: None,
+            stop: false,
+        }
+    }
+
+    /// Runs until shutdown, then closes the event sink so the dispatch
+    /// thread can finish delivering.
+    pub(crate) async fn run(
+        mut self,
+        tcp: TcpListener,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut inputs: mpsc::Receiver<Input>,
+    ) {
+        let mut buf = vec![0u8; MAX_DATAGRAM];
+        let udp = self.udp.clone();
+        while !self.stop {
+            self.flush().await;
+            self.check_leave();
+            let wake = self.next_wake();
+            tokio::select! {
+                r = udp.recv_from(&mut buf) => {
+                    if let Ok((n, from)) = r {
+                        self.proto.handle_packet(from, &buf[..n], Instant::now());
+                    }
+                }
+                c = commands.recv() => match c {
+                    Some(command) => command(&mut self),
+                    None => self.stop = true,
+                },
+                Some(input) = inputs.recv() => self.handle_input(input),
+                a = tcp.accept() => {
+                    if let Ok((conn, from)) = a {
+                        match self.incoming.clone().try_acquire_owned() {
+                            Ok(permit) => {
+                                let timeout = self.proto.config().tcp_timeout;
+                                tokio::spawn(streams::serve_incoming(conn, from, timeout, self.inputs_tx.clone(), self.counters.clone(), permit));
+                            }
+                            Err(_) => RuntimeCounters::bump(&self.counters.streams_refused),
+                        }
+                    }
+                }
+                _ = sleep_until(wake), if wake.is_some() => {}
+            }
+            let now = Instant::now();
+            if self.proto.poll_timeout().is_some_and(|t| t <= now) {
+                self.proto.handle_timeout(now);
+            }
+        }
+        self.flush().await;
+        self.events.close();
+    }
+
+    fn next_wake(&self) -> Option<Instant> {
+        let leave = self.leave.as_ref().map(|l| l.deadline);
+        match (self.proto.poll_timeout(), leave) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Carries out everything the machine asked for.
+    async fn flush(&mut self) {
+        while let Some(t) = self.proto.poll_transmit() {
+            if self.udp.send_to(&t.payload, t.to).await.is_err() {
+                RuntimeCounters::bump(&self.counters.udp_send_errors);
+            }
+        }
+        while let Some(req) = self.proto.poll_stream() {
+            match self.outgoing.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    tokio::spawn(streams::open_outgoing(req, self.inputs_tx.clone(), self.counters.clone(), permit));
+                }
+                Err(_) => {
+                    RuntimeCounters::bump(&self.counters.streams_refused);
+                    self.stream_failed(req.id, "too many streams in progress".into());
+                }
+            }
+        }
+        while let Some(trace) = self.proto.poll_trace() {
+            if let Trace::ProbeFinished { target, acked: false } = trace {
+                tracing::debug!(target: "rumour", member = %target, "probe failed: no ack, direct, indirect or tcp");
+            }
+        }
+        while let Some(event) = self.proto.poll_event() {
+            trace_event(&event);
+            self.events.push(event);
+        }
+    }
+
+    fn handle_input(&mut self, input: Input) {
+        let now = Instant::now();
+        match input {
+            Input::Incoming { from, buf, back } => {
+                let step = match self.proto.handle_stream(from, &buf, now) {
+                    StreamOutcome::NeedMore => IncomingStep::NeedMore(buf),
+                    StreamOutcome::Done { reply } => IncomingStep::Done(reply),
+                    StreamOutcome::Rejected { reply, error } => {
+                        RuntimeCounters::bump(&self.counters.streams_rejected);
+                        tracing::debug!(target: "rumour", peer = %from, %error, "stream rejected");
+                        IncomingStep::Done(reply)
+                    }
+                };
+                let _ = back.send(step);
+            }
+            Input::Reply { id, buf, back } => match self.proto.handle_stream_reply(id, &buf, now) {
+                ReplyOutcome::NeedMore => {
+                    let _ = back.send(Some(buf));
+                }
+                ReplyOutcome::Done(result) => {
+                    let _ = back.send(None);
+                    self.join_step(id, result.map_err(|e| e.to_string()));
+                }
+            },
+            Input::Failed { id, reason } => self.stream_failed(id, reason),
+            Input::Resolved { group, addrs, failures } => {
+                let Some(Some(g)) = self.join_groups.get_mut(group) else { return };
+                g.failures.extend(failures);
+                g.pending = addrs.len();
+                for (seed, addr) in addrs {
+                    let id = self.proto.join(addr, now);
+                    self.joins.insert(id, (group, seed));
+                }
+                self.finish_join_if_done(group);
+            }
+        }
+    }
+
+    fn stream_failed(&mut self, id: StreamId, reason: String) {
+        self.proto.handle_stream_failed(id, Instant::now());
+        self.join_step(id, Err(reason));
+    }
+
+    /// Starts joining `seeds`; `reply` gets how many answered.
+    pub(crate) fn start_join(&mut self, seeds: Vec<String>, reply: oneshot::Sender<Result<usize, JoinError>>) {
+        if seeds.is_empty() {
+            let _ = reply.send(Err(JoinError::NoSeeds));
+            return;
+        }
+        let group = self.join_groups.len();
+        self.join_groups.push(Some(JoinGroup {
+            pending: usize::MAX,
+            answered: 0,
+            failures: Vec::new(),
+            reply: Some(reply),
+        }));
+        let tx = self.inputs_tx.clone();
+        tokio::spawn(async move {
+            let (addrs, failures) = streams::resolve_seeds(&seeds).await;
+            let _ = tx.send(Input::Resolved { group, addrs, failures }).await;
+        });
+    }
+
+    fn join_step(&mut self, id: StreamId, result: Result<(), String>) {
+        let Some((group, seed)) = self.joins.remove(&id) else { return };
+        let Some(Some(g)) = self.join_groups.get_mut(group) else { return };
+        g.pending = g.pending.saturating_sub(1);
+        match result {
+            Ok(()) => g.answered += 1,
+            Err(reason) => g.failures.push(SeedFailure { seed, reason }),
+        }
+        self.finish_join_if_done(group);
+    }
+
+    fn finish_join_if_done(&mut self, group: usize) {
+        let Some(slot) = self.join_groups.get_mut(group) else { return };
+        if slot.as_ref().is_some_and(|g| g.pending == 0) {
+            let mut g = slot.take().expect("checked");
+            let result = if g.answered > 0 { Ok(g.answered) } else { Err(JoinError::NoneAnswered(g.failures)) };
+            if let Some(reply) = g.reply.take() {
+                let _ = reply.send(result);
+            }
+        }
+        while matches!(self.join_groups.last(), Some(None)) {
+            self.join_groups.pop();
+        }
+    }
+
+    /// Starts a graceful leave; `reply` answers once the news has spread
+    /// (or `timeout` passed).
+    pub(crate) fn start_leave(&mut self, timeout: Duration, reply: oneshot::Sender<Result<(), NodeError>>) {
+        self.proto.leave(Instant::now());
+        self.leave = Some(PendingLeave { deadline: Instant::now() + timeout, timeout, reply });
+    }
+
+    fn check_leave(&mut self) {
+        let Some(leave) = &self.leave else { return };
+        let done = self.proto.leave_broadcast_done();
+        if done || Instant::now() >= leave.deadline {
+            let leave = self.leave.take().expect("checked");
+            let _ = leave.reply.send(if done { Ok(()) } else { Err(NodeError::LeaveTimeout(leave.timeout)) });
+        }
+    }
+
+    /// Ends the loop after this command.
+    pub(crate) fn stop(&mut self) {
+        self.stop = true;
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The protocol decisions worth a log line, at levels a user can filter.
+fn trace_event(event: &Event) {
+    match event {
+        Event::MemberSuspect(m) => {
+            tracing::info!(target: "rumour", member = %m.name, incarnation = m.incarnation, "suspect raised")
+        }
+        Event::MemberRecovered(m) => {
+            tracing::info!(target: "rumour", member = %m.name, incarnation = m.incarnation, "suspicion refuted")
+        }
+        Event::MemberFailed(m) => {
+            tracing::warn!(target: "rumour", member = %m.name, incarnation = m.incarnation, "declared dead")
+        }
+        Event::MemberJoined(m) => tracing::debug!(target: "rumour", member = %m.name, addr = %m.addr, "member joined"),
+        Event::MemberLeft(m) => tracing::debug!(target: "rumour", member = %m.name, "member left"),
+        _ => {}
+    }
+}

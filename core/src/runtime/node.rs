@@ -1,0 +1,407 @@
+//! The public handle of a running node.
+
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::block::block_on;
+use super::dispatch::{Callback, DispatchCounters, Dispatcher, EventStream, Subscribers};
+use super::driver::{Command, Driver, RuntimeCounters};
+use super::error::{JoinError, NodeError, StartError};
+use crate::proto::{Config, Event, Member, Proto, ProtoStats};
+
+/// Counters of a running node: the protocol's, and the runtime's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NodeStats {
+    /// Members alive or suspect, this node included.
+    pub members: usize,
+    /// The protocol machine's counters (packets, bytes, probes, refutes...).
+    pub proto: ProtoStats,
+    /// Events dropped because a queue was full (also reported as
+    /// [`Event::EventsLost`]).
+    pub events_lost: u64,
+    /// Event callbacks that panicked (each reported, the node kept running).
+    pub callback_panics: u64,
+    /// TCP streams refused because too many were in progress.
+    pub streams_refused: u64,
+    /// TCP streams cut off by the timeout (a stalled or slow peer).
+    pub streams_timed_out: u64,
+    /// TCP streams cut off at the size limit.
+    pub streams_oversized: u64,
+    /// TCP streams that were garbage, cut short or refused by the protocol.
+    pub streams_rejected: u64,
+    /// Our own TCP streams that failed (connection, timeout, bad reply).
+    pub streams_failed: u64,
+    /// UDP packets the OS would not send.
+    pub udp_send_errors: u64,
+}
+
+/// A running rumour node: a member of a cluster, on a background thread
+/// with its own tokio runtime, driven by [`crate::proto`].
+///
+/// Every method may be called from any thread, and from async code (the
+/// `_async` twins never block); all of them validate their input and return
+/// a typed error. Dropping the node shuts it down.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use rumour::{Config, Event, Node};
+///
+/// let config = Config { name: "a".into(), bind: "127.0.0.1:0".into(), ..Config::local() };
+/// let node = Node::start_with_callback(config, |event: &Event| println!("{event:?}"))?;
+/// node.join(&["127.0.0.1:7946"])?;
+/// node.broadcast(b"hello")?;
+/// node.leave(Duration::from_secs(2))?;
+/// node.shutdown();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Node {
+    name: String,
+    addr: SocketAddr,
+    bound: SocketAddr,
+    commands: mpsc::UnboundedSender<Command>,
+    runtime: Mutex<Option<JoinHandle<()>>>,
+    dispatcher: Mutex<Dispatcher>,
+    subscribers: Arc<Subscribers>,
+    dispatch_counters: Arc<DispatchCounters>,
+    counters: Arc<RuntimeCounters>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node").field("name", &self.name).field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+impl Node {
+    /// Binds the UDP socket and TCP listener, starts the runtime thread and
+    /// the event dispatch thread, and joins `config.seeds` in the
+    /// background (use [`Node::join`] to wait for and check a join).
+    /// Events are available through [`Node::events`].
+    pub fn start(config: Config) -> Result<Node, StartError> {
+        Self::start_inner(config, None)
+    }
+
+    /// [`Node::start`], with `callback` called for every event, serially, on
+    /// one dispatch thread. A callback that panics is counted in
+    /// [`NodeStats::callback_panics`] and the node keeps running.
+    pub fn start_with_callback(
+        config: Config,
+        callback: impl FnMut(&Event) + Send + 'static,
+    ) -> Result<Node, StartError> {
+        Self::start_inner(config, Some(Box::new(callback)))
+    }
+
+    fn start_inner(mut config: Config, callback: Option<Callback>) -> Result<Node, StartError> {
+        if config.name.is_empty() {
+            config.name = default_name();
+        }
+        config.validate()?;
+        let bind = resolve("bind", &config.bind)?;
+        let (tcp, udp) = bind_pair(bind)?;
+        let bound = tcp.local_addr().map_err(|e| StartError::Bind { addr: bind, what: "tcp", source: e })?;
+        let addr = match &config.advertise {
+            Some(a) => resolve("advertise", a)?,
+            None if bound.ip().is_unspecified() => SocketAddr::new(outbound_ip(bound.ip()), bound.port()),
+            None => bound,
+        };
+        let seeds = config.seeds.clone();
+        let name = config.name.clone();
+        let proto = Proto::new(config, addr, random_seed(), Instant::now())?;
+
+        let subscribers = Arc::new(Subscribers::default());
+        let dispatch_counters = Arc::new(DispatchCounters::default());
+        let (dispatcher, sink) = Dispatcher::start(&name, callback, subscribers.clone(), dispatch_counters.clone())
+            .map_err(StartError::Runtime)?;
+        let counters = Arc::new(RuntimeCounters::default());
+        let (commands, commands_rx) = mpsc::unbounded_channel::<Command>();
+        let driver_counters = counters.clone();
+        let io_error = |what: &'static str| move |e| StartError::Bind { addr: bound, what, source: e };
+        tcp.set_nonblocking(true).map_err(io_error("tcp"))?;
+        udp.set_nonblocking(true).map_err(io_error("udp"))?;
+        let runtime = std::thread::Builder::new()
+            .name(format!("rumour-{name}"))
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        tracing::error!(target: "rumour", error = %e, "cannot build the node's runtime");
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let (Ok(udp), Ok(tcp)) =
+                        (tokio::net::UdpSocket::from_std(udp), tokio::net::TcpListener::from_std(tcp))
+                    else {
+                        tracing::error!(target: "rumour", "cannot register the node's sockets");
+                        return;
+                    };
+                    let (inputs_tx, inputs_rx) = mpsc::channel(64);
+                    let driver = Driver::new(proto, Arc::new(udp), inputs_tx, driver_counters, sink);
+                    driver.run(tcp, commands_rx, inputs_rx).await;
+                });
+            })
+            .map_err(StartError::Runtime)?;
+        let node = Node {
+            name,
+            addr,
+            bound,
+            commands,
+            runtime: Mutex::new(Some(runtime)),
+            dispatcher: Mutex::new(dispatcher),
+            subscribers,
+            dispatch_counters,
+            counters,
+        };
+        if !seeds.is_empty() {
+            let (reply, answer) = oneshot::channel();
+            let _ = node.commands.send(Box::new(move |d: &mut Driver| d.start_join(seeds, reply)));
+            std::mem::drop(answer);
+        }
+        Ok(node)
+    }
+
+    /// This node's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The address peers reach this node at (the advertised one).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The address the sockets are bound to (the real port when the config
+    /// asked for port 0).
+    pub fn bound_addr(&self) -> SocketAddr {
+        self.bound
+    }
+
+    /// Joins the cluster through `seeds` ("host:port"; host names are
+    /// resolved, a missing port means 7946): a full state exchange with each
+    /// address. Returns how many answered; [`JoinError::NoneAnswered`] lists
+    /// why each failed. Blocks up to the config's `tcp_timeout`.
+    pub fn join<S: AsRef<str>>(&self, seeds: &[S]) -> Result<usize, JoinError> {
+        block_on(self.join_async(seeds))
+    }
+
+    /// [`Node::join`] for async code.
+    pub async fn join_async<S: AsRef<str>>(&self, seeds: &[S]) -> Result<usize, JoinError> {
+        let seeds: Vec<String> = seeds.iter().map(|s| s.as_ref().to_string()).collect();
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Box::new(move |d: &mut Driver| d.start_join(seeds, reply)))
+            .map_err(|_| JoinError::Shutdown)?;
+        answer.await.map_err(|_| JoinError::Shutdown)?
+    }
+
+    /// Leaves gracefully: tells the cluster, waits until the news has been
+    /// sent out (up to `timeout`), and stays up to answer peers until
+    /// [`Node::shutdown`]. Peers see [`Event::MemberLeft`], not a failure.
+    pub fn leave(&self, timeout: Duration) -> Result<(), NodeError> {
+        block_on(self.leave_async(timeout))
+    }
+
+    /// [`Node::leave`] for async code.
+    pub async fn leave_async(&self, timeout: Duration) -> Result<(), NodeError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Box::new(move |d: &mut Driver| d.start_leave(timeout, reply)))
+            .map_err(|_| NodeError::Shutdown)?;
+        answer.await.map_err(|_| NodeError::Shutdown)?
+    }
+
+    /// Stops the node: no more packets, then every event already produced
+    /// is delivered, then it returns; no callback runs after that. Safe to
+    /// call twice and from inside a callback (which then returns at once,
+    /// and no later callback runs). Without [`Node::leave`] first, peers
+    /// will see this node fail.
+    pub fn shutdown(&self) {
+        let _ = self.commands.send(Box::new(|d: &mut Driver| d.stop()));
+        let mut dispatcher = self.dispatcher.lock().unwrap_or_else(|p| p.into_inner());
+        if dispatcher.is_current() {
+            self.subscribers.stopped.store(true, Ordering::Release);
+        } else {
+            if let Some(t) = self.runtime.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                let _ = t.join();
+            }
+            dispatcher.join();
+        }
+        self.subscribers.close_streams();
+    }
+
+    /// Members alive or suspect, this node included.
+    pub fn members(&self) -> Result<Vec<Member>, NodeError> {
+        self.call(|d| d.proto.members())
+    }
+
+    /// One member by name, in any state this node still remembers.
+    pub fn member(&self, name: &str) -> Result<Option<Member>, NodeError> {
+        let name = name.to_string();
+        self.call(move |d| d.proto.member(&name).cloned())
+    }
+
+    /// This node as its peers see it.
+    pub fn local(&self) -> Result<Member, NodeError> {
+        self.call(|d| d.proto.local())
+    }
+
+    /// Spreads `payload` to every member, best effort: each member delivers
+    /// it once as [`Event::Message`]. It must fit in one packet.
+    pub fn broadcast(&self, payload: &[u8]) -> Result<(), NodeError> {
+        let payload = payload.to_vec();
+        self.call(move |d| d.proto.broadcast(&payload))?.map_err(NodeError::from)
+    }
+
+    /// Sends `payload` to the member named `to`: in one packet when it
+    /// fits, else over TCP (up to 20 MiB).
+    pub fn send(&self, to: &str, payload: &[u8]) -> Result<(), NodeError> {
+        let (to, payload) = (to.to_string(), payload.to_vec());
+        self.call(move |d| {
+            let reliable = payload.len() > d.proto.max_broadcast_size();
+            d.proto.send(&to, &payload, reliable, Instant::now())
+        })?
+        .map_err(NodeError::from)
+    }
+
+    /// Sends `payload` to `to` over TCP, whatever its size.
+    pub fn send_reliable(&self, to: &str, payload: &[u8]) -> Result<(), NodeError> {
+        let (to, payload) = (to.to_string(), payload.to_vec());
+        self.call(move |d| d.proto.send(&to, &payload, true, Instant::now()))?.map_err(NodeError::from)
+    }
+
+    /// Replaces this node's metadata (at most 512 bytes) and tells the cluster.
+    pub fn set_meta(&self, meta: &[u8]) -> Result<(), NodeError> {
+        let meta = meta.to_vec();
+        self.call(move |d| d.proto.set_meta(meta, Instant::now()))?.map_err(NodeError::from)
+    }
+
+    /// Adds an encryption key this node accepts (see [`crate::wire::Keyring`]
+    /// for the rotation order).
+    pub fn install_key(&self, key: &[u8]) -> Result<(), NodeError> {
+        let key = key.to_vec();
+        self.call(move |d| d.proto.install_key(&key))?.map_err(NodeError::from)
+    }
+
+    /// Makes an installed key the one this node encrypts with.
+    pub fn use_key(&self, key: &[u8]) -> Result<(), NodeError> {
+        let key = key.to_vec();
+        self.call(move |d| d.proto.use_key(&key))?.map_err(NodeError::from)
+    }
+
+    /// Stops accepting a key (not the primary).
+    pub fn remove_key(&self, key: &[u8]) -> Result<(), NodeError> {
+        let key = key.to_vec();
+        self.call(move |d| d.proto.remove_key(&key))?.map_err(NodeError::from)
+    }
+
+    /// Counters of the protocol and the runtime.
+    pub fn stats(&self) -> Result<NodeStats, NodeError> {
+        let counters = self.counters.clone();
+        let mut stats = self.call(move |d| NodeStats {
+            members: d.proto.num_members(),
+            proto: d.proto.stats().clone(),
+            streams_refused: counters.streams_refused.load(Ordering::Relaxed),
+            streams_timed_out: counters.streams_timed_out.load(Ordering::Relaxed),
+            streams_oversized: counters.streams_oversized.load(Ordering::Relaxed),
+            streams_rejected: counters.streams_rejected.load(Ordering::Relaxed),
+            streams_failed: counters.streams_failed.load(Ordering::Relaxed),
+            udp_send_errors: counters.udp_send_errors.load(Ordering::Relaxed),
+            ..NodeStats::default()
+        })?;
+        stats.events_lost = self.dispatch_counters.events_lost.load(Ordering::Relaxed);
+        stats.callback_panics = self.dispatch_counters.callback_panics.load(Ordering::Relaxed);
+        Ok(stats)
+    }
+
+    /// The events from now on, as an async stream (it also offers blocking
+    /// reads). Several streams may be open; each gets every event.
+    pub fn events(&self) -> EventStream {
+        self.subscribers.subscribe()
+    }
+
+    /// Runs `f` on the protocol task and waits for its result.
+    fn call<T: Send + 'static>(&self, f: impl FnOnce(&mut Driver) -> T + Send + 'static) -> Result<T, NodeError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Box::new(move |d: &mut Driver| {
+                let _ = reply.send(f(d));
+            }))
+            .map_err(|_| NodeError::Shutdown)?;
+        block_on(answer).map_err(|_| NodeError::Shutdown)
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn resolve(field: &'static str, value: &str) -> Result<SocketAddr, StartError> {
+    let err = |reason: String| StartError::Resolve { field, value: value.to_string(), reason };
+    let mut addrs = value.to_socket_addrs().map_err(|e| err(e.to_string()))?;
+    addrs.next().ok_or_else(|| err("no address".into()))
+}
+
+/// A TCP listener and a UDP socket on the same port; with port 0, the
+/// port the OS gives TCP (retried a few times if UDP has it taken).
+fn bind_pair(addr: SocketAddr) -> Result<(std::net::TcpListener, UdpSocket), StartError> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let tcp = std::net::TcpListener::bind(addr).map_err(|e| StartError::Bind { addr, what: "tcp", source: e })?;
+        let port = tcp.local_addr().map_err(|e| StartError::Bind { addr, what: "tcp", source: e })?.port();
+        let udp_addr = SocketAddr::new(addr.ip(), port);
+        match UdpSocket::bind(udp_addr) {
+            Ok(udp) => return Ok((tcp, udp)),
+            Err(e) if addr.port() == 0 && attempts < 10 && e.kind() == std::io::ErrorKind::AddrInUse => continue,
+            Err(e) => return Err(StartError::Bind { addr: udp_addr, what: "udp", source: e }),
+        }
+    }
+}
+
+/// The local address the OS would use to reach other hosts: what a node
+/// bound to 0.0.0.0 advertises (no packet is sent to find it).
+fn outbound_ip(unspecified: IpAddr) -> IpAddr {
+    let probe = |bind: &str, target: &str| -> Option<IpAddr> {
+        let s = UdpSocket::bind(bind).ok()?;
+        s.connect(target).ok()?;
+        s.local_addr().ok().map(|a| a.ip()).filter(|ip| !ip.is_unspecified())
+    };
+    let found =
+        if unspecified.is_ipv4() { probe("0.0.0.0:0", "192.0.2.1:9") } else { probe("[::]:0", "[2001:db8::1]:9") };
+    found.unwrap_or(if unspecified.is_ipv4() {
+        IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+    } else {
+        IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+    })
+}
+
+/// The host name plus a short random suffix.
+fn default_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "rumour".into());
+    format!("{host}-{:06x}", random_seed() & 0xff_ffff)
+}
+
+/// A seed for the protocol's RNG from the OS: nonces and probe orders must
+/// differ between nodes and runs.
+fn random_seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No OS entropy: the clock and the process id still tell nodes apart.
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        return t.as_nanos() as u64 ^ (u64::from(std::process::id()) << 32);
+    }
+    u64::from_le_bytes(bytes)
+}

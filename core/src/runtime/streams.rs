@@ -1,0 +1,204 @@
+//! TCP exchanges: a peer's stream to us, ours to a peer, and the
+//! resolution of seed names. Each runs as its own task under a timeout and
+//! a size limit, holding one of a fixed number of permits, so a peer that
+//! stalls or sends garbage costs bounded memory and time. The bytes are
+//! judged by the protocol task, the only decoder.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
+
+use super::driver::{IncomingStep, Input, RuntimeCounters};
+use super::error::SeedFailure;
+use crate::proto::StreamRequest;
+use crate::wire::MAX_PUSH_STATE_BYTES;
+
+/// Largest stream message read (memberlist's `maxPushStateBytes`, plus
+/// room for the layers' headers).
+pub(crate) const MAX_STREAM_BYTES: usize = MAX_PUSH_STATE_BYTES + 64;
+
+/// Port assumed for a seed given without one (memberlist's default).
+pub(crate) const DEFAULT_PORT: u16 = 7946;
+
+const READ_CHUNK: usize = 64 * 1024;
+
+enum Ended {
+    Closed,
+    Oversized,
+    Io(std::io::Error),
+    Gone,
+}
+
+/// Reads a peer's stream until the protocol has a whole message, answers,
+/// closes.
+pub(crate) async fn serve_incoming(
+    mut conn: TcpStream,
+    from: SocketAddr,
+    timeout: Duration,
+    inputs: mpsc::Sender<Input>,
+    counters: Arc<RuntimeCounters>,
+    _permit: OwnedSemaphorePermit,
+) {
+    let exchange = async {
+        let mut buf = Vec::new();
+        loop {
+            read_some(&mut conn, &mut buf).await?;
+            let (back, answer) = oneshot::channel();
+            inputs.send(Input::Incoming { from, buf, back }).await.map_err(|_| Ended::Gone)?;
+            match answer.await.map_err(|_| Ended::Gone)? {
+                IncomingStep::NeedMore(b) => buf = b,
+                IncomingStep::Done(reply) => {
+                    if let Some(reply) = reply {
+                        conn.write_all(&reply).await.map_err(Ended::Io)?;
+                    }
+                    let _ = conn.shutdown().await;
+                    return Ok(());
+                }
+            }
+        }
+    };
+    match tokio::time::timeout(timeout, exchange).await {
+        Ok(Ok(())) => {}
+        Ok(Err(ended)) => count_end(&counters, &ended),
+        Err(_) => {
+            RuntimeCounters::bump(&counters.streams_timed_out);
+            tracing::debug!(target: "rumour", peer = %from, "incoming stream timed out");
+        }
+    }
+}
+
+/// Opens our stream, writes it, and reads the reply if one is expected.
+pub(crate) async fn open_outgoing(
+    req: StreamRequest,
+    inputs: mpsc::Sender<Input>,
+    counters: Arc<RuntimeCounters>,
+    _permit: OwnedSemaphorePermit,
+) {
+    let id = req.id;
+    let exchange = async {
+        let mut conn = TcpStream::connect(req.to).await.map_err(Ended::Io)?;
+        conn.write_all(&req.payload).await.map_err(Ended::Io)?;
+        if !req.expects_reply {
+            let _ = conn.shutdown().await;
+            return Ok(());
+        }
+        let mut buf = Vec::new();
+        loop {
+            read_some(&mut conn, &mut buf).await?;
+            let (back, answer) = oneshot::channel();
+            inputs.send(Input::Reply { id, buf, back }).await.map_err(|_| Ended::Gone)?;
+            match answer.await.map_err(|_| Ended::Gone)? {
+                Some(b) => buf = b,
+                None => return Ok(()),
+            }
+        }
+    };
+    let reason = match tokio::time::timeout(req.timeout, exchange).await {
+        Ok(Ok(())) => return,
+        Ok(Err(Ended::Gone)) => return,
+        Ok(Err(ended)) => {
+            count_end(&counters, &ended);
+            RuntimeCounters::bump(&counters.streams_failed);
+            describe(&ended)
+        }
+        Err(_) => {
+            RuntimeCounters::bump(&counters.streams_timed_out);
+            RuntimeCounters::bump(&counters.streams_failed);
+            format!("no answer within {:?}", req.timeout)
+        }
+    };
+    let _ = inputs.send(Input::Failed { id, reason }).await;
+}
+
+async fn read_some(conn: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(), Ended> {
+    let room = MAX_STREAM_BYTES.saturating_sub(buf.len());
+    if room == 0 {
+        return Err(Ended::Oversized);
+    }
+    let old = buf.len();
+    buf.resize(old + READ_CHUNK.min(room), 0);
+    let n = conn.read(&mut buf[old..]).await.map_err(Ended::Io);
+    let n = match n {
+        Ok(n) => n,
+        Err(e) => {
+            buf.truncate(old);
+            return Err(e);
+        }
+    };
+    buf.truncate(old + n);
+    if n == 0 {
+        return Err(Ended::Closed);
+    }
+    Ok(())
+}
+
+fn count_end(counters: &RuntimeCounters, ended: &Ended) {
+    match ended {
+        Ended::Oversized => RuntimeCounters::bump(&counters.streams_oversized),
+        Ended::Closed | Ended::Io(_) => RuntimeCounters::bump(&counters.streams_rejected),
+        Ended::Gone => {}
+    }
+}
+
+fn describe(ended: &Ended) -> String {
+    match ended {
+        Ended::Closed => "the peer closed the connection before a whole reply".into(),
+        Ended::Oversized => format!("the reply exceeds {MAX_STREAM_BYTES} bytes"),
+        Ended::Io(e) => e.to_string(),
+        Ended::Gone => "the node is shutting down".into(),
+    }
+}
+
+/// Resolves "host:port" seeds (a missing port means 7946) to addresses.
+pub(crate) async fn resolve_seeds(seeds: &[String]) -> (Vec<(String, SocketAddr)>, Vec<SeedFailure>) {
+    let (mut addrs, mut failures) = (Vec::new(), Vec::new());
+    for seed in seeds {
+        let target = with_default_port(seed);
+        match tokio::net::lookup_host(target).await {
+            Ok(found) => {
+                let mut found: Vec<SocketAddr> = found.collect();
+                found.dedup();
+                if found.is_empty() {
+                    failures.push(SeedFailure { seed: seed.clone(), reason: "resolves to no address".into() });
+                }
+                addrs.extend(found.into_iter().map(|a| (seed.clone(), a)));
+            }
+            Err(e) => failures.push(SeedFailure { seed: seed.clone(), reason: format!("cannot resolve: {e}") }),
+        }
+    }
+    (addrs, failures)
+}
+
+/// "host" becomes "host:7946"; "host:port", "[v6]:port" and bare IPv6 are kept.
+pub(crate) fn with_default_port(seed: &str) -> String {
+    let seed = seed.trim();
+    if seed.parse::<SocketAddr>().is_ok() {
+        return seed.to_string();
+    }
+    if let Ok(ip) = seed.parse::<std::net::IpAddr>() {
+        return SocketAddr::new(ip, DEFAULT_PORT).to_string();
+    }
+    if seed.rsplit_once(':').is_some_and(|(_, port)| port.parse::<u16>().is_ok()) {
+        return seed.to_string();
+    }
+    format!("{seed}:{DEFAULT_PORT}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_without_a_port_get_memberlists_default() {
+        assert_eq!(with_default_port("10.0.0.1"), "10.0.0.1:7946");
+        assert_eq!(with_default_port("10.0.0.1:8000"), "10.0.0.1:8000");
+        assert_eq!(with_default_port("db.local"), "db.local:7946");
+        assert_eq!(with_default_port("db.local:99"), "db.local:99");
+        assert_eq!(with_default_port("::1"), "[::1]:7946");
+        assert_eq!(with_default_port("[::1]:5"), "[::1]:5");
+    }
+}
