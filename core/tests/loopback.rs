@@ -144,3 +144,225 @@ fn bad_calls_are_typed_errors() {
     assert!(Node::start(Config { bind: "no-such-host.invalid:1".into(), ..config("bad-1") }).is_err());
     assert!(Node::start(Config { probe_interval: Duration::ZERO, ..config("bad-2") }).is_err());
 }
+
+#[test]
+fn fifty_nodes_converge() {
+    let log = Log::default();
+    let nodes = cluster(&log, 50, "c50-");
+    let refs: Vec<&Node> = nodes.iter().collect();
+    assert!(wait_until(Duration::from_secs(30), || all_see(&refs, 50)), "50 nodes see 50 alive");
+}
+
+#[test]
+fn a_node_restarted_under_its_name_rejoins_and_wins_over_its_old_incarnation() {
+    let log = Log::default();
+    let nodes = cluster(&log, 3, "rs-");
+    let refs: Vec<&Node> = nodes.iter().collect();
+    assert!(wait_until(Duration::from_secs(5), || all_see(&refs, 3)));
+    let addr = nodes[2].bound_addr();
+    nodes[2].set_meta(b"v1").unwrap();
+    let old_inc = |n: &Node| n.member("rs-2").unwrap().map_or(0, |m| m.incarnation);
+    assert!(wait_until(Duration::from_secs(5), || old_inc(&nodes[0]) >= 1), "the meta change raised the incarnation");
+    let before = old_inc(&nodes[0]);
+    nodes[2].shutdown();
+    let failed = || log.count("rs-0", |e| matches!(e, Event::MemberFailed(m) if &*m.name == "rs-2")) == 1;
+    assert!(wait_until(Duration::from_secs(30), failed), "the crash is detected");
+
+    let again = log.start(Config { bind: addr.to_string(), ..config("rs-2") });
+    assert_eq!(again.join(&[nodes[0].addr().to_string()]), Ok(1));
+    let back =
+        |n: &Node| n.member("rs-2").unwrap().is_some_and(|m| m.state == MemberState::Alive && m.incarnation > before);
+    assert!(
+        wait_until(Duration::from_secs(10), || back(&nodes[0]) && back(&nodes[1])),
+        "alive again, newer incarnation"
+    );
+    assert!(wait_until(Duration::from_secs(5), || all_see(&[&nodes[0], &nodes[1], &again], 3)));
+}
+
+fn keyed(name: &str, keys: &[&[u8]]) -> Config {
+    Config { keys: keys.iter().map(|k| k.to_vec()).collect(), ..config(name) }
+}
+
+#[test]
+fn without_the_key_a_node_can_neither_join_nor_inject() {
+    let key: &[u8] = &[1; 16];
+    let a = Node::start(keyed("enc-a", &[key])).unwrap();
+    let b = Node::start(keyed("enc-b", &[key])).unwrap();
+    assert_eq!(b.join(&[a.addr().to_string()]), Ok(1), "same key joins");
+    let plain = Node::start(config("enc-plain")).unwrap();
+    let wrong = Node::start(keyed("enc-wrong", &[&[2; 32]])).unwrap();
+    for outsider in [&plain, &wrong] {
+        assert!(matches!(outsider.join(&[a.addr().to_string()]), Err(JoinError::NoneAnswered(_))), "{outsider:?}");
+        // Its gossip and probes cannot get in either way.
+        assert!(matches!(a.join(&[outsider.addr().to_string()]), Err(JoinError::NoneAnswered(_))));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let names = |n: &Node| {
+        let mut v: Vec<String> = n.members().unwrap().iter().map(|m| m.name.to_string()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&a), ["enc-a", "enc-b"]);
+    assert_eq!(names(&b), ["enc-a", "enc-b"]);
+    assert!(a.stats().unwrap().proto.decode_errors > 0, "the outsiders' packets were refused and counted");
+}
+
+#[test]
+fn a_key_rotation_keeps_the_cluster_whole() {
+    let (old, new): (&[u8], &[u8]) = (&[3; 16], &[4; 32]);
+    let nodes: Vec<Node> = (0..3).map(|i| Node::start(keyed(&format!("rot-{i}"), &[old])).unwrap()).collect();
+    for n in &nodes[1..] {
+        assert_eq!(n.join(&[nodes[0].addr().to_string()]), Ok(1));
+    }
+    let refs: Vec<&Node> = nodes.iter().collect();
+    assert!(wait_until(Duration::from_secs(5), || all_see(&refs, 3)));
+    for n in &nodes {
+        n.install_key(new).unwrap();
+    }
+    for n in &nodes {
+        n.use_key(new).unwrap();
+    }
+    for n in &nodes {
+        n.remove_key(old).unwrap();
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(all_see(&refs, 3), "nobody was suspected through the rotation");
+    let fresh = Node::start(keyed("rot-new", &[new])).unwrap();
+    assert_eq!(fresh.join(&[nodes[0].addr().to_string()]), Ok(1), "the new key alone is enough");
+    let stale = Node::start(keyed("rot-old", &[old])).unwrap();
+    assert!(stale.join(&[nodes[0].addr().to_string()]).is_err(), "the removed key no longer works");
+    assert_eq!(nodes[0].remove_key(new), Err(NodeError::Keyring(rumour::wire::KeyringError::RemovingPrimary)));
+}
+
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_hostile_peer_leaves_the_node_healthy_with_bounded_memory() {
+    use std::io::Write;
+    use std::net::{TcpStream, UdpSocket};
+
+    let a = Node::start(config("host-a")).unwrap();
+    let b = Node::start(config("host-b")).unwrap();
+    assert_eq!(b.join(&[a.addr().to_string()]), Ok(1));
+    let rss_before = rss_kib();
+    let target = a.addr();
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut junk = |len: usize| -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    };
+    for i in 0..20_000 {
+        let len = [1, 12, 300, 1400, 9000, 65_000][i % 6];
+        let mut p = junk(len);
+        if i % 3 == 0 && !p.is_empty() {
+            p[0] = [0, 2, 7, 8, 9, 244][i % 6]; // plausible type bytes: ping, ack, compound, compress, crc, label
+        }
+        let _ = udp.send_to(&p, target);
+    }
+    // Half-open and stalled TCP: connect and say nothing, or start a
+    // push-pull and stop; also garbage and an endless stream.
+    let mut conns = Vec::new();
+    for i in 0..100 {
+        if let Ok(mut c) = TcpStream::connect(target) {
+            match i % 4 {
+                0 => {}
+                1 => {
+                    let _ = c.write_all(&[6, 0x83]);
+                }
+                2 => {
+                    let _ = c.write_all(&junk(4096));
+                }
+                _ => {
+                    let _ = c.write_all(&[6, 0xde, 0xff]);
+                    let _ = c.write_all(&junk(200_000));
+                }
+            }
+            conns.push(c);
+        }
+    }
+    std::thread::sleep(Duration::from_secs(3)); // past local()'s 1 s tcp_timeout
+    drop(conns);
+    let stats = a.stats().unwrap();
+    assert!(stats.proto.decode_errors > 1000, "garbage packets were counted: {stats:?}");
+    assert!(stats.streams_timed_out + stats.streams_refused + stats.streams_rejected >= 50, "{stats:?}");
+    assert!(wait_until(Duration::from_secs(5), || all_see(&[&a, &b], 2)), "still healthy");
+    b.broadcast(b"still here").unwrap();
+    let grown = rss_kib().saturating_sub(rss_before);
+    assert!(grown < 200 * 1024, "memory grew by {grown} KiB");
+}
+
+#[test]
+fn events_arrive_as_a_stream_and_a_panicking_callback_is_contained() {
+    let a = Node::start_with_callback(config("ev-a"), |e: &Event| {
+        if matches!(e, Event::MemberJoined(_)) {
+            panic!("a user bug");
+        }
+    })
+    .unwrap();
+    let mut events = a.events();
+    let b = Node::start(config("ev-b")).unwrap();
+    assert_eq!(b.join(&[a.addr().to_string()]), Ok(1));
+    let first = events.next_blocking(Duration::from_secs(5));
+    assert!(matches!(&first, Some(Event::MemberJoined(m)) if &*m.name == "ev-b"), "{first:?}");
+    assert!(wait_until(Duration::from_secs(2), || a.stats().unwrap().callback_panics == 1));
+    b.set_meta(b"after the panic").unwrap();
+    let next = events.next_blocking(Duration::from_secs(5));
+    assert!(matches!(&next, Some(Event::MemberUpdated(m)) if m.meta == b"after the panic"), "{next:?}");
+    a.shutdown();
+    assert_eq!(events.next_blocking(Duration::from_secs(2)), None, "the stream ends at shutdown");
+}
+
+#[test]
+fn shutdown_from_inside_a_callback_returns_and_no_callback_runs_after() {
+    let slot: Arc<Mutex<Option<Arc<Node>>>> = Arc::default();
+    let calls = Arc::new(Mutex::new(0u32));
+    let (slot2, calls2) = (slot.clone(), calls.clone());
+    let a = Arc::new(
+        Node::start_with_callback(config("cb-a"), move |_e: &Event| {
+            *calls2.lock().unwrap() += 1;
+            if let Some(node) = slot2.lock().unwrap().clone() {
+                node.shutdown();
+            }
+        })
+        .unwrap(),
+    );
+    *slot.lock().unwrap() = Some(a.clone());
+    let b = Node::start(config("cb-b")).unwrap();
+    let _ = b.join(&[a.addr().to_string()]);
+    assert!(wait_until(Duration::from_secs(5), || *calls.lock().unwrap() >= 1));
+    b.set_meta(b"more events").unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(*calls.lock().unwrap(), 1, "nothing after the shutdown");
+    assert_eq!(a.members(), Err(NodeError::Shutdown));
+    slot.lock().unwrap().take();
+}
+
+#[test]
+fn the_blocking_api_works_from_inside_a_callers_tokio_runtime() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let a = Node::start(config("rt-a")).unwrap();
+        let b = Node::start(config("rt-b")).unwrap();
+        assert_eq!(b.join_async(&[a.addr().to_string()]).await, Ok(1));
+        assert_eq!(a.join(&[b.addr().to_string()]), Ok(1), "blocking call inside async code");
+        let mut events = a.events();
+        b.set_meta(b"async").unwrap();
+        let e = tokio::time::timeout(Duration::from_secs(5), events.next()).await.unwrap();
+        assert!(matches!(e, Some(Event::MemberUpdated(_))), "{e:?}");
+        assert_eq!(a.leave_async(Duration::from_secs(2)).await, Ok(()));
+    });
+}
