@@ -1,10 +1,15 @@
 # rumour: `make demo` runs the demo, `make test` every test, `make bench` the benchmarks.
 CARGO ?= cargo
 
-.PHONY: demo test lint bench golden fuzz
+.PHONY: demo demo-sim test lint bench golden fuzz
 
-# A narrated 20-node cluster on the deterministic simulator.
+# Five real nodes on loopback, narrated: joins, metadata, a broadcast, a
+# crash, a leave, a restart. Finishes by itself in well under a minute.
 demo:
+	$(CARGO) run --release -p rumour-demo
+
+# The same story for 20 nodes on the deterministic simulator.
+demo-sim:
 	$(CARGO) run --release -p rumour --example simulated_cluster
 
 # Benchmarks are not tests: `--all-targets` would run them (sim_10k takes

@@ -48,16 +48,20 @@ pub struct NodeStats {
 /// `_async` twins never block); all of them validate their input and return
 /// a typed error. Dropping the node shuts it down.
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 /// use rumour::{Config, Event, Node};
 ///
-/// let config = Config { name: "a".into(), bind: "127.0.0.1:0".into(), ..Config::local() };
-/// let node = Node::start_with_callback(config, |event: &Event| println!("{event:?}"))?;
-/// node.join(&["127.0.0.1:7946"])?;
-/// node.broadcast(b"hello")?;
-/// node.leave(Duration::from_secs(2))?;
-/// node.shutdown();
+/// let config = |name: &str| Config { name: name.into(), bind: "127.0.0.1:0".into(), ..Config::local() };
+/// let a = Node::start(config("a"))?;
+/// let mut events = a.events();
+/// let b = Node::start_with_callback(config("b"), |event: &Event| println!("b sees {event:?}"))?;
+/// assert_eq!(b.join(&[a.addr().to_string()])?, 1);
+/// let first = events.next_blocking(Duration::from_secs(5));
+/// assert!(matches!(first, Some(Event::MemberJoined(m)) if &*m.name == "b"));
+/// b.leave(Duration::from_secs(2))?;
+/// b.shutdown();
+/// a.shutdown();
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Node {

@@ -1,0 +1,119 @@
+//! `make demo`: five real nodes on 127.0.0.1 in one process, narrated as
+//! node-0 sees them. They join, one changes its metadata, one broadcasts,
+//! one is killed without leaving (suspected, then failed), one leaves
+//! gracefully, and the killed one restarts under its name and rejoins.
+//! Every wait is bounded; the whole run takes well under a minute.
+
+use std::time::{Duration, Instant};
+
+use rumour::{Config, Event, MemberState, Node};
+
+/// `local()` timings, with LAN's retransmit multiplier: in a cluster of five
+/// `local()`'s 2 sends a rumour only twice per holder, and a leave can then
+/// miss a node (which would see a failure instead).
+fn config(name: &str, bind: &str) -> Config {
+    Config { name: name.into(), bind: bind.into(), retransmit_mult: 4, ..Config::local() }
+}
+
+/// Polls `done` every 20 ms for up to `limit`; false on timeout.
+fn wait(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    done()
+}
+
+fn alive(node: &Node) -> usize {
+    node.members().map_or(0, |m| m.iter().filter(|m| m.state == MemberState::Alive).count())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let t0 = Instant::now();
+    let stamp = move || format!("[{:>6.2} s]", t0.elapsed().as_secs_f64());
+    let say = |text: &str| println!("{} {text}", stamp());
+
+    // node-0 narrates what it sees; the others run quietly.
+    let observer = Node::start_with_callback(config("node-0", "127.0.0.1:0"), move |event: &Event| {
+        let line = match event {
+            Event::MemberJoined(m) => format!("joined: {} at {}", m.name, m.addr),
+            Event::MemberUpdated(m) => format!("updated: {} meta={:?}", m.name, String::from_utf8_lossy(&m.meta)),
+            Event::MemberSuspect(m) => format!("suspect: {} (missed its probes)", m.name),
+            Event::MemberRecovered(m) => format!("recovered: {} refuted the suspicion", m.name),
+            Event::MemberFailed(m) => format!("FAILED: {} (suspicion timed out)", m.name),
+            Event::MemberLeft(m) => format!("left: {} (gracefully)", m.name),
+            Event::Message { from, payload, .. } => {
+                format!("message from {}: {:?}", from.as_deref().unwrap_or("?"), String::from_utf8_lossy(payload))
+            }
+            Event::EventsLost(n) => format!("{n} events lost"),
+        };
+        println!("{} node-0 sees  {line}", stamp());
+    })?;
+    let seed = observer.addr().to_string();
+    say(&format!("node-0 listening on {seed} (UDP and TCP)"));
+
+    let mut others: Vec<Option<Node>> = Vec::new();
+    for i in 1..5 {
+        let node = Node::start(config(&format!("node-{i}"), "127.0.0.1:0"))?;
+        node.join(&[seed.as_str()])?;
+        others.push(Some(node));
+    }
+    let joined = Instant::now();
+    let everyone = |o: &[Option<Node>]| o.iter().flatten().all(|n| alive(n) == 5) && alive(&observer) == 5;
+    if !wait(Duration::from_secs(10), || everyone(&others)) {
+        return Err("the five nodes did not converge within 10 s".into());
+    }
+    say(&format!("all five nodes see each other ({} ms after the joins)", joined.elapsed().as_millis()));
+
+    say("node-2 sets its metadata to role=cache");
+    others[1].as_ref().expect("running").set_meta(b"role=cache")?;
+    wait(Duration::from_secs(5), || observer.member("node-2").ok().flatten().is_some_and(|m| m.meta == b"role=cache"));
+
+    say("node-3 broadcasts a message to everyone");
+    others[2].as_ref().expect("running").broadcast(b"hello from node-3")?;
+    std::thread::sleep(Duration::from_millis(500));
+
+    let killed_at = others[3].as_ref().expect("running").bound_addr();
+    say("node-4 is killed without leaving");
+    others[3].take().expect("running").shutdown();
+    let gone = || observer.member("node-4").ok().flatten().is_some_and(|m| m.state == MemberState::Dead);
+    if !wait(Duration::from_secs(30), gone) {
+        return Err("node-4's crash was not detected within 30 s".into());
+    }
+
+    say("node-1 leaves gracefully");
+    let leaver = others[0].take().expect("running");
+    leaver.leave(Duration::from_secs(3))?;
+    leaver.shutdown();
+    wait(Duration::from_secs(5), || {
+        observer.member("node-1").ok().flatten().is_some_and(|m| m.state == MemberState::Left)
+    });
+
+    say("node-4 restarts under its name on its old address and rejoins");
+    let again = Node::start(config("node-4", &killed_at.to_string()))?;
+    again.join(&[seed.as_str()])?;
+    let back = || observer.member("node-4").ok().flatten().is_some_and(|m| m.state == MemberState::Alive);
+    if !wait(Duration::from_secs(10), back) {
+        return Err("node-4 did not come back within 10 s".into());
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let members = observer.members()?;
+    let names: Vec<String> = members.iter().map(|m| format!("{} (incarnation {})", m.name, m.incarnation)).collect();
+    say(&format!("node-0's view now: {}", names.join(", ")));
+    let stats = observer.stats()?;
+    say(&format!(
+        "node-0 sent {} packets ({} bytes), received {}, ran {} probes",
+        stats.proto.packets_sent, stats.proto.bytes_sent, stats.proto.packets_received, stats.proto.probes
+    ));
+
+    again.shutdown();
+    for node in others.into_iter().flatten() {
+        node.shutdown();
+    }
+    observer.shutdown();
+    say("done");
+    Ok(())
+}
