@@ -27,7 +27,7 @@ lint:
 # sim_10k: 10,000 simulated nodes for 60 virtual seconds (PAPER-CHECKS 7).
 # Needs about 11 GiB of memory; SIM_NODES=1000 for a quick run.
 bench:
-	$(CARGO) bench -p rumour --bench sim_10k --bench paper_check_7
+	$(CARGO) bench -p rumour --bench loopback --bench sim_10k --bench paper_check_7
 
 # Re-captures the golden wire vectors from Debian's Go memberlist.
 golden:

@@ -366,3 +366,29 @@ fn the_blocking_api_works_from_inside_a_callers_tokio_runtime() {
         assert_eq!(a.leave_async(Duration::from_secs(2)).await, Ok(()));
     });
 }
+
+#[test]
+fn clusters_with_different_labels_ignore_each_other() {
+    let labelled = |name: &str, label: &str| Config { label: label.into(), ..config(name) };
+    let a = Node::start(labelled("lab-a", "blue")).unwrap();
+    let b = Node::start(labelled("lab-b", "blue")).unwrap();
+    let c = Node::start(labelled("lab-c", "green")).unwrap();
+    assert_eq!(b.join(&[a.addr().to_string()]), Ok(1), "same label");
+    assert!(matches!(c.join(&[a.addr().to_string()]), Err(JoinError::NoneAnswered(_))), "other label");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(a.members().unwrap().len(), 2);
+    assert_eq!(c.members().unwrap().len(), 1);
+}
+
+#[test]
+fn nodes_work_over_ipv6() {
+    let v6 = |name: &str| Config { bind: "[::1]:0".into(), ..config(name) };
+    let Ok(a) = Node::start(v6("v6-a")) else {
+        eprintln!("skipped: no IPv6 loopback on this machine");
+        return;
+    };
+    let b = Node::start(v6("v6-b")).unwrap();
+    assert!(a.addr().is_ipv6());
+    assert_eq!(b.join(&[a.addr().to_string()]), Ok(1));
+    assert!(wait_until(Duration::from_secs(5), || all_see(&[&a, &b], 2)));
+}

@@ -1,6 +1,9 @@
 //! What `sim_10k` and `paper_check_7` share: one quiet converged cluster,
 //! measured, and a description of the machine it ran on.
 
+// Each benchmark compiles this module and uses only part of it.
+#![allow(dead_code)]
+
 use std::time::{Duration, Instant};
 
 use rumour::sim::{Sim, SimConfig};

@@ -21,8 +21,12 @@ use crate::proto::{Event, Proto, ReplyOutcome, StreamId, StreamOutcome, Trace};
 /// A command from the API: runs on the protocol task with the machine.
 pub(crate) type Command = Box<dyn FnOnce(&mut Driver) + Send>;
 
-/// Streams in progress at once, each way; more are refused and counted.
+/// Streams in progress at once, each way.
 pub(crate) const MAX_STREAMS: usize = 32;
+
+/// Peers' streams accepted and waiting for one of the `MAX_STREAMS` slots;
+/// beyond this they are refused and counted.
+pub(crate) const MAX_QUEUED_STREAMS: usize = 256;
 
 /// Largest UDP datagram read (a peer may send more than our own buffer size).
 const MAX_DATAGRAM: usize = 65_536;
@@ -87,6 +91,7 @@ pub(crate) struct Driver {
     events: EventSink,
     outgoing: Arc<Semaphore>,
     incoming: Arc<Semaphore>,
+    queued: Arc<Semaphore>,
     joins: HashMap<StreamId, (usize, String)>,
     join_groups: Vec<Option<JoinGroup>>,
     leave: Option<PendingLeave>,
@@ -109,6 +114,7 @@ impl Driver {
             events,
             outgoing: Arc::new(Semaphore::new(MAX_STREAMS)),
             incoming: Arc::new(Semaphore::new(MAX_STREAMS)),
+            queued: Arc::new(Semaphore::new(MAX_QUEUED_STREAMS)),
             joins: HashMap::new(),
             join_groups: Vec::new(),
             leave: None,
@@ -143,10 +149,12 @@ impl Driver {
                 Some(input) = inputs.recv() => self.handle_input(input),
                 a = tcp.accept() => {
                     if let Ok((conn, from)) = a {
-                        match self.incoming.clone().try_acquire_owned() {
-                            Ok(permit) => {
+                        // Beyond MAX_STREAMS at work, up to MAX_QUEUED_STREAMS wait
+                        // their turn (a burst of joins against one seed); more are refused.
+                        match self.queued.clone().try_acquire_owned() {
+                            Ok(queued) => {
                                 let timeout = self.proto.config().tcp_timeout;
-                                tokio::spawn(streams::serve_incoming(conn, from, timeout, self.inputs_tx.clone(), self.counters.clone(), permit));
+                                tokio::spawn(streams::serve_incoming(conn, from, timeout, self.inputs_tx.clone(), self.counters.clone(), self.incoming.clone(), queued));
                             }
                             Err(_) => RuntimeCounters::bump(&self.counters.streams_refused),
                         }

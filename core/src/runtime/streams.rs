@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 use super::driver::{IncomingStep, Input, RuntimeCounters};
 use super::error::SeedFailure;
@@ -41,9 +41,12 @@ pub(crate) async fn serve_incoming(
     timeout: Duration,
     inputs: mpsc::Sender<Input>,
     counters: Arc<RuntimeCounters>,
-    _permit: OwnedSemaphorePermit,
+    slots: Arc<Semaphore>,
+    _queued: OwnedSemaphorePermit,
 ) {
     let exchange = async {
+        // The wait for a slot counts against the same timeout.
+        let _slot = slots.acquire_owned().await.map_err(|_| Ended::Gone)?;
         let mut buf = Vec::new();
         loop {
             read_some(&mut conn, &mut buf).await?;

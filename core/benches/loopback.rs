@@ -1,0 +1,186 @@
+//! Benchmark `loopback`: N real nodes (default 100, `BENCH_NODES`) on
+//! 127.0.0.1 in one process, `lan()` timings. Measures, as issue 3 asks:
+//! the time from the joins until every node sees every other; broadcast
+//! spread to every node (median and max over 20); CPU per node, packets and
+//! bytes per node per second and false suspicions over a steady window
+//! (`BENCH_STEADY_SECS`, default 300); resident memory per node; the time
+//! from a crash until every survivor marks it failed (median over 10).
+//! Prints a table and writes JSON to `target/bench/loopback-<N>.json`.
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rumour::{Config, Event, MemberState, Node};
+
+#[derive(Default)]
+struct Seen {
+    /// Broadcast payload -> (deliveries, time of the last one).
+    deliveries: HashMap<Vec<u8>, (usize, Instant)>,
+    /// Failed member -> (verdicts, time of the last one).
+    failed: HashMap<String, (usize, Instant)>,
+    suspicions: u64,
+}
+
+fn wait(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    done()
+}
+
+/// Process CPU time (user + system), from /proc/self/stat.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // After the ")": state is field 0; utime and stime are 11 and 12.
+    let ticks: f64 = fields.get(11..13).map_or(0.0, |f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum());
+    ticks / 100.0 // USER_HZ is 100 on Linux
+}
+
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let n: usize = std::env::var("BENCH_NODES").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
+    let steady_secs: u64 = std::env::var("BENCH_STEADY_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let rss_before = rss_mib();
+    let mut nodes: Vec<Option<Node>> = Vec::new();
+    for i in 0..n {
+        let seen = seen.clone();
+        let cfg = Config { name: format!("b{i}"), bind: "127.0.0.1:0".into(), ..Config::lan() };
+        let node = Node::start_with_callback(cfg, move |e: &Event| {
+            let mut s = seen.lock().unwrap();
+            match e {
+                Event::Message { payload, .. } => {
+                    let d = s.deliveries.entry(payload.clone()).or_insert((0, Instant::now()));
+                    *d = (d.0 + 1, Instant::now());
+                }
+                Event::MemberFailed(m) => {
+                    let f = s.failed.entry(m.name.to_string()).or_insert((0, Instant::now()));
+                    *f = (f.0 + 1, Instant::now());
+                }
+                Event::MemberSuspect(_) => s.suspicions += 1,
+                _ => {}
+            }
+        })
+        .expect("node starts");
+        nodes.push(Some(node));
+    }
+    let live = |nodes: &[Option<Node>]| nodes.iter().flatten().count();
+    let seed = nodes[0].as_ref().unwrap().addr().to_string();
+
+    // Convergence: every node joins node 0 at once, each from its own
+    // thread, as the nodes of a cluster being deployed do; measured from
+    // the first join until every node sees N alive.
+    let joins_start = Instant::now();
+    std::thread::scope(|scope| {
+        for node in nodes.iter().flatten().skip(1) {
+            let seed = seed.as_str();
+            scope.spawn(move || node.join(&[seed]).expect("join"));
+        }
+    });
+    let joins_done_s = joins_start.elapsed().as_secs_f64();
+    let all_alive = |nodes: &[Option<Node>], count: usize| {
+        nodes
+            .iter()
+            .flatten()
+            .all(|x| x.members().map(|m| m.iter().filter(|m| m.state == MemberState::Alive).count()) == Ok(count))
+    };
+    assert!(wait(Duration::from_secs(60), || all_alive(&nodes, n)), "the cluster did not converge in 60 s");
+    let converge_s = joins_start.elapsed().as_secs_f64();
+    let rss_per_node = (rss_mib() - rss_before) / n as f64;
+
+    // Broadcasts: 20, from different nodes, each until every other node has it.
+    let mut spreads = Vec::new();
+    for b in 0..20 {
+        let payload = format!("bench broadcast {b}").into_bytes();
+        let from = (b * 37 + 1) % n;
+        let t0 = Instant::now();
+        nodes[from].as_ref().unwrap().broadcast(&payload).expect("broadcast");
+        let done = || seen.lock().unwrap().deliveries.get(&payload).map_or(0, |d| d.0) >= n - 1;
+        assert!(wait(Duration::from_secs(10), done), "broadcast {b} did not reach everyone in 10 s");
+        let last = seen.lock().unwrap().deliveries[&payload].1;
+        spreads.push(last.duration_since(t0).as_secs_f64());
+    }
+
+    // Steady state: CPU, traffic, false suspicions.
+    std::thread::sleep(Duration::from_secs(5));
+    let stats = |nodes: &[Option<Node>]| -> (u64, u64) {
+        nodes
+            .iter()
+            .flatten()
+            .map(|x| x.stats().unwrap())
+            .fold((0, 0), |(p, b), s| (p + s.proto.packets_sent, b + s.proto.bytes_sent))
+    };
+    let (p0, b0) = stats(&nodes);
+    let suspicions0 = seen.lock().unwrap().suspicions;
+    let (cpu0, wall0) = (cpu_seconds(), Instant::now());
+    std::thread::sleep(Duration::from_secs(steady_secs));
+    let (cpu1, wall) = (cpu_seconds(), wall0.elapsed().as_secs_f64());
+    let (p1, b1) = stats(&nodes);
+    let false_suspicions = seen.lock().unwrap().suspicions - suspicions0;
+    let cpu_pct_per_node = (cpu1 - cpu0) / wall / n as f64 * 100.0;
+    let cpu_s_per_node_min = (cpu1 - cpu0) / n as f64 * 60.0 / wall;
+    let packets_per_node_s = (p1 - p0) as f64 / n as f64 / wall;
+    let bytes_per_node_s = (b1 - b0) as f64 / n as f64 / wall;
+
+    // Crashes: 10, one at a time, each until every survivor marks it failed.
+    let mut detections = Vec::new();
+    for c in 0..10 {
+        let victim = n - 1 - c * 3;
+        let name = format!("b{victim}");
+        let t0 = Instant::now();
+        nodes[victim].take().unwrap().shutdown();
+        let survivors = live(&nodes);
+        let done = || seen.lock().unwrap().failed.get(&name).map_or(0, |f| f.0) >= survivors;
+        assert!(wait(Duration::from_secs(120), done), "crash of {name} not detected by all in 120 s");
+        detections.push(seen.lock().unwrap().failed[&name].1.duration_since(t0).as_secs_f64());
+    }
+    for node in nodes.iter().flatten() {
+        node.shutdown();
+    }
+
+    let (bc_med, bc_max) = (median(&mut spreads.clone()), spreads.iter().cloned().fold(0.0, f64::max));
+    let det_med = median(&mut detections.clone());
+    let machine = support::machine();
+    println!("\nloopback  nodes={n} preset=lan steady={steady_secs}s  machine: {machine}");
+    println!("| metric | value | target (N=100) |\n|---|---|---|");
+    println!("| joins until all see all | {converge_s:.3} s (the joins themselves {joins_done_s:.3} s) | < 1 s |");
+    println!("| broadcast to all, median of 20 | {bc_med:.3} s | < 1.5 s |");
+    println!("| broadcast to all, max of 20 | {bc_max:.3} s | |");
+    println!("| crash detected by all, median of 10 | {det_med:.2} s | < 10 s |");
+    println!("| CPU per node, steady | {cpu_pct_per_node:.4} % of a core ({cpu_s_per_node_min:.4} s/min) | < 0.05 % |");
+    println!("| packets per node per second | {packets_per_node_s:.2} | |");
+    println!("| bytes per node per second | {bytes_per_node_s:.0} | |");
+    println!("| resident memory per node | {rss_per_node:.2} MiB | |");
+    println!("| false suspicions over the steady window | {false_suspicions} | 0 |");
+    let json = format!(
+        "{{\"bench\":\"loopback\",\"nodes\":{n},\"steady_secs\":{steady_secs},\"converge_s\":{converge_s:.4},\"joins_s\":{joins_done_s:.4},\"broadcast_median_s\":{bc_med:.4},\"broadcast_max_s\":{bc_max:.4},\"crash_detect_median_s\":{det_med:.3},\"cpu_pct_per_node\":{cpu_pct_per_node:.5},\"cpu_s_per_node_min\":{cpu_s_per_node_min:.5},\"packets_per_node_s\":{packets_per_node_s:.3},\"bytes_per_node_s\":{bytes_per_node_s:.1},\"rss_mib_per_node\":{rss_per_node:.3},\"false_suspicions\":{false_suspicions},\"broadcasts_s\":{spreads:?},\"detections_s\":{detections:?},\"machine\":\"{machine}\"}}"
+    );
+    println!("{json}");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let _ = std::fs::write(dir.join(format!("loopback-{n}.json")), json + "\n");
+    }
+}
