@@ -241,7 +241,7 @@ pub enum StreamFailure {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum PendingStream {
-    PushPull { join: bool },
+    PushPull { join: bool, to: SocketAddr },
     TcpPing { seq: u32 },
     UserMessage,
 }
@@ -251,6 +251,8 @@ pub(super) struct Timers {
     pub(super) probe: Option<Instant>,
     pub(super) gossip: Option<Instant>,
     pub(super) push_pull: Option<Instant>,
+    /// A second exchange with a seed shortly after joining through it.
+    pub(super) resync: Option<(Instant, SocketAddr)>,
 }
 
 /// One node's protocol state. See the module documentation for how to drive it.
@@ -635,6 +637,10 @@ impl Proto {
             self.timers.push_pull = Some(now + interval);
             self.periodic_push_pull(now);
         }
+        if let Some((_, seed)) = self.timers.resync.filter(|(at, _)| *at <= now) {
+            self.timers.resync = None;
+            self.start_push_pull(seed, false, now);
+        }
         self.relay_timers(now);
         self.suspicion_timers(now);
     }
@@ -650,6 +656,7 @@ impl Proto {
         consider(self.timers.probe);
         consider(self.timers.gossip);
         consider(self.timers.push_pull);
+        consider(self.timers.resync.map(|(at, _)| at));
         if let Some(p) = &self.probe {
             consider(Some(p.next_deadline()));
         }

@@ -45,7 +45,7 @@ impl Proto {
     /// Opens a push-pull with `to`.
     pub(super) fn start_push_pull(&mut self, to: SocketAddr, join: bool, _now: Instant) -> StreamId {
         let plain = self.local_state(join);
-        self.open_stream(to, plain, PendingStream::PushPull { join }, true)
+        self.open_stream(to, plain, PendingStream::PushPull { join, to }, true)
     }
 
     /// The periodic exchange with one random alive member.
@@ -119,10 +119,13 @@ impl Proto {
         };
         self.pending_streams.remove(&id);
         let result = match (purpose, msg) {
-            (PendingStream::PushPull { .. }, StreamMessage::PushPull { nodes, .. }) => {
+            (PendingStream::PushPull { join, to }, StreamMessage::PushPull { nodes, .. }) => {
                 match self.verify_protocol(&nodes) {
                     Ok(()) => {
                         self.merge_state(nodes, now);
+                        if join {
+                            self.schedule_resync(to, now);
+                        }
                         Ok(())
                     }
                     Err(why) => {
@@ -141,6 +144,20 @@ impl Proto {
             _ => Err(StreamFailure::UnexpectedReply),
         };
         ReplyOutcome::Done(result)
+    }
+
+    /// After a join, one more exchange with the same seed two gossip
+    /// intervals later. Nodes that start together all join through the
+    /// same few seeds; by then a seed has heard from all of them, so this
+    /// pull hands each joiner the whole cluster at once, instead of leaving
+    /// it to learn the others one gossiped rumour at a time (memberlist
+    /// waits for the periodic push-pull, 30 s or more). A second join before
+    /// it fires moves it to that seed.
+    fn schedule_resync(&mut self, seed: SocketAddr, now: Instant) {
+        if self.cfg.push_pull_interval.is_zero() {
+            return;
+        }
+        self.timers.resync = Some((now + self.cfg.gossip_interval.max(Duration::from_millis(50)) * 2, seed));
     }
 
     /// A stream we opened failed (connection refused, reset, timed out).

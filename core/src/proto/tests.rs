@@ -104,3 +104,36 @@ fn commands_reject_bad_input_with_typed_errors() {
     p.leave(t0);
     assert_eq!(p.broadcast(b"x"), Err(CommandError::Left));
 }
+
+fn node(name: &str, i: usize, now: Instant) -> Proto {
+    Proto::new(Config { name: name.into(), ..Config::lan() }, addr(i), i as u64, now).unwrap()
+}
+
+/// Runs the stream `from` opened through `to` and hands the reply back.
+fn exchange(from: &mut Proto, to: &mut Proto, now: Instant) -> crate::proto::StreamRequest {
+    let req = from.poll_stream().expect("a stream to open");
+    let reply = match to.handle_stream(from.addr, &req.payload, now) {
+        StreamOutcome::Done { reply: Some(reply) } => reply,
+        other => panic!("unexpected {other:?}"),
+    };
+    assert_eq!(from.handle_stream_reply(req.id, &reply, now), ReplyOutcome::Done(Ok(())));
+    req
+}
+
+#[test]
+fn a_join_is_followed_by_one_more_exchange_with_the_seed_two_gossip_intervals_later() {
+    let t0 = Instant::now();
+    let (mut seed, mut joiner) = (node("seed", 1, t0), node("joiner", 2, t0));
+    joiner.join(seed.addr, t0);
+    let first = exchange(&mut joiner, &mut seed, t0);
+    assert_eq!(first.to, seed.addr);
+    let at = t0 + Config::lan().gossip_interval * 2;
+    assert!(joiner.poll_timeout().is_some_and(|t| t <= at), "woken for the resync");
+    joiner.handle_timeout(at - Duration::from_millis(1));
+    assert!(joiner.poll_stream().is_none(), "not before its time");
+    joiner.handle_timeout(at);
+    let second = exchange(&mut joiner, &mut seed, at);
+    assert_eq!(second.to, seed.addr, "the same seed again");
+    joiner.handle_timeout(at + Duration::from_millis(50));
+    assert!(joiner.poll_stream().is_none(), "only once");
+}
