@@ -73,8 +73,14 @@ impl EventSink {
         self.counters.events_lost.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// No more events: the dispatch thread ends once it has delivered the rest.
+    /// No more events: the dispatch thread ends once it has delivered the
+    /// rest. A loss not yet reported is queued first, waiting for room:
+    /// shutdown waits for the dispatch thread anyway.
     pub(crate) fn close(&mut self) {
+        if let (Some(tx), true) = (&self.tx, self.lost > 0) {
+            let _ = tx.send(Event::EventsLost(self.lost));
+            self.lost = 0;
+        }
         self.tx = None;
     }
 }
@@ -209,5 +215,78 @@ impl futures_core::Stream for EventStream {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         self.rx.poll_recv(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(i: u32) -> Event {
+        Event::MemberUpdated(crate::proto::Member {
+            name: format!("n{i}").into(),
+            addr: "127.0.0.1:1".parse().unwrap(),
+            meta: vec![],
+            state: crate::proto::MemberState::Alive,
+            incarnation: i,
+            protocol: [1, 5, 2, 0, 0, 0],
+        })
+    }
+
+    #[test]
+    fn a_stalled_callback_loses_events_and_is_told_how_many() {
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let seen2 = seen.clone();
+        let callback: Callback = Box::new(move |e: &Event| {
+            if seen2.lock().unwrap().is_empty() {
+                let _ = release_rx.recv(); // stall on the first event
+            }
+            seen2.lock().unwrap().push(e.clone());
+        });
+        let counters = Arc::new(DispatchCounters::default());
+        let (mut dispatcher, mut sink) =
+            Dispatcher::start("t", Some(callback), Arc::default(), counters.clone()).unwrap();
+        let total = EVENT_QUEUE_DEPTH as u32 + 500;
+        for i in 0..total {
+            sink.push(update(i));
+        }
+        release_tx.send(()).unwrap();
+        let start = std::time::Instant::now();
+        while seen.lock().unwrap().len() < EVENT_QUEUE_DEPTH && start.elapsed().as_secs() < 10 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        sink.push(update(total)); // the loss report goes in front of it
+        sink.close();
+        dispatcher.join();
+        let seen = seen.lock().unwrap();
+        let lost: u64 = seen.iter().filter_map(|e| if let Event::EventsLost(n) = e { Some(*n) } else { None }).sum();
+        let delivered = seen.iter().filter(|e| matches!(e, Event::MemberUpdated(_))).count() as u64;
+        assert!(lost > 0, "some events were dropped");
+        assert_eq!(delivered + lost, u64::from(total) + 1, "every event is either delivered or counted");
+        assert_eq!(counters.events_lost.load(Ordering::Relaxed), lost);
+        assert!(matches!(seen.last(), Some(Event::MemberUpdated(m)) if m.incarnation == total), "the last one arrives");
+    }
+
+    #[test]
+    fn a_loss_not_yet_reported_is_reported_at_close() {
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let seen2 = seen.clone();
+        let callback: Callback = Box::new(move |e: &Event| {
+            if seen2.lock().unwrap().is_empty() {
+                let _ = release_rx.recv();
+            }
+            seen2.lock().unwrap().push(e.clone());
+        });
+        let (mut dispatcher, mut sink) =
+            Dispatcher::start("t", Some(callback), Arc::default(), Arc::default()).unwrap();
+        for i in 0..EVENT_QUEUE_DEPTH as u32 + 10 {
+            sink.push(update(i));
+        }
+        release_tx.send(()).unwrap();
+        sink.close();
+        dispatcher.join();
+        assert!(matches!(seen.lock().unwrap().last(), Some(Event::EventsLost(n)) if *n > 0));
     }
 }
