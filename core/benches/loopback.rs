@@ -101,7 +101,9 @@ fn main() {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(node) = nodes.get(i).and_then(Option::as_ref) else { break };
-                node.join(&[seed.as_str()]).expect("join");
+                // A seed swamped by a thousand joins may time one out: retry.
+                let ok = (0..3).any(|_| node.join(&[seed.as_str()]).is_ok());
+                assert!(ok, "{} could not join in three tries", node.name());
             });
         }
     });
