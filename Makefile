@@ -1,7 +1,7 @@
 # rumour: `make demo` runs the demo, `make test` every test, `make bench` the benchmarks.
 CARGO ?= cargo
 
-.PHONY: demo demo-sim test lint bench golden fuzz
+.PHONY: demo demo-sim test lint bench bench-memberlist golden fuzz
 
 # Five real nodes on loopback, narrated: joins, metadata, a broadcast, a
 # crash, a leave, a restart. Finishes by itself in well under a minute.
@@ -28,6 +28,12 @@ lint:
 # Needs about 11 GiB of memory; SIM_NODES=1000 for a quick run.
 bench:
 	$(CARGO) bench -p rumour --bench loopback --bench sim_10k --bench paper_check_7
+
+# The same loopback measurements on HashiCorp memberlist (Debian's Go 0.2.2
+# packages: golang-go, golang-github-hashicorp-memberlist-dev), for a side
+# by side with `make bench`.
+bench-memberlist:
+	sh core/benches/go/run.sh -nodes 100 -steady 60
 
 # Re-captures the golden wire vectors from Debian's Go memberlist.
 golden:
