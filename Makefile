@@ -1,7 +1,7 @@
 # rumour: `make demo` runs the demo, `make test` every test, `make bench` the benchmarks.
 CARGO ?= cargo
 
-.PHONY: demo demo-sim test lint bench bench-memberlist golden fuzz
+.PHONY: demo demo-sim test lint interop bench bench-memberlist golden fuzz
 
 # Five real nodes on loopback, narrated: joins, metadata, a broadcast, a
 # crash, a leave, a restart. Finishes by itself in well under a minute.
@@ -17,6 +17,11 @@ demo-sim:
 test: lint
 	$(CARGO) test --workspace --lib --tests --examples
 	$(CARGO) test --workspace --doc
+
+# rumour and HashiCorp's Go memberlist in one cluster (also part of `test`);
+# tests/interop/build.sh installs Go and memberlist from Debian when root.
+interop:
+	$(CARGO) test -p rumour --test interop -- --nocapture
 
 lint:
 	$(CARGO) fmt --all -- --check
