@@ -3,10 +3,13 @@
 // lines on stdin; answers and events leave as JSON lines on stdout.
 //
 // Commands:  {"cmd":"start","name":"g1","preset":"lan|local|wan","meta":"...",
-//             "keys":["hex",...],"compress":true,"protocol":5}
-//            {"cmd":"join","seeds":["127.0.0.1:7946"]}
-//            {"cmd":"members"}  {"cmd":"meta","meta":"..."}
-//            {"cmd":"leave","timeout_ms":2000}  {"cmd":"shutdown"}
+//
+//	 "keys":["hex",...],"compress":true,"protocol":5}
+//	{"cmd":"join","seeds":["127.0.0.1:7946"]}
+//	{"cmd":"members"}  {"cmd":"meta","meta":"..."}
+//	{"cmd":"leave","timeout_ms":2000}  {"cmd":"shutdown"}
+//	{"cmd":"key","op":"install|use|remove","key":"hex"}
+//
 // Answers:   {"ok":true,...} or {"ok":false,"error":"..."}, one per command.
 // Events:    {"event":"join|update|leave","name":"...","addr":"ip:port","meta":"..."}
 package main
@@ -25,15 +28,18 @@ import (
 )
 
 type command struct {
-	Cmd       string   `json:"cmd"`
-	Name      string   `json:"name"`
-	Preset    string   `json:"preset"`
-	Meta      string   `json:"meta"`
-	Keys      []string `json:"keys"`
-	Compress  *bool    `json:"compress"`
-	Protocol  int      `json:"protocol"`
-	Seeds     []string `json:"seeds"`
-	TimeoutMs int      `json:"timeout_ms"`
+	Cmd        string   `json:"cmd"`
+	Name       string   `json:"name"`
+	Preset     string   `json:"preset"`
+	Meta       string   `json:"meta"`
+	Keys       []string `json:"keys"`
+	Compress   *bool    `json:"compress"`
+	Protocol   int      `json:"protocol"`
+	Retransmit int      `json:"retransmit_mult"`
+	Seeds      []string `json:"seeds"`
+	TimeoutMs  int      `json:"timeout_ms"`
+	Op         string   `json:"op"`
+	Key        string   `json:"key"`
 }
 
 var (
@@ -73,6 +79,7 @@ func (events) NotifyUpdate(n *memberlist.Node) { nodeEvent("update", n) }
 
 func main() {
 	var m *memberlist.Memberlist
+	var ring *memberlist.Keyring
 	p := &peer{}
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 1<<20), 1<<20)
@@ -103,6 +110,9 @@ func main() {
 			if c.Compress != nil {
 				cfg.EnableCompression = *c.Compress
 			}
+			if c.Retransmit != 0 {
+				cfg.RetransmitMult = c.Retransmit
+			}
 			if c.Protocol != 0 {
 				cfg.ProtocolVersion = uint8(c.Protocol)
 			}
@@ -116,8 +126,8 @@ func main() {
 					}
 					keys[i] = b
 				}
-				ring, err := memberlist.NewKeyring(keys, keys[0])
-				if err != nil {
+				var err error
+				if ring, err = memberlist.NewKeyring(keys, keys[0]); err != nil {
 					fail(err)
 					continue
 				}
@@ -154,6 +164,28 @@ func main() {
 			emit(map[string]interface{}{"ok": true})
 		case "leave":
 			if err := m.Leave(time.Duration(c.TimeoutMs) * time.Millisecond); err != nil {
+				fail(err)
+				continue
+			}
+			emit(map[string]interface{}{"ok": true})
+		case "key":
+			key, err := hex.DecodeString(c.Key)
+			if err == nil && ring == nil {
+				err = fmt.Errorf("started without keys")
+			}
+			if err == nil {
+				switch c.Op {
+				case "install":
+					err = ring.AddKey(key)
+				case "use":
+					err = ring.UseKey(key)
+				case "remove":
+					err = ring.RemoveKey(key)
+				default:
+					err = fmt.Errorf("unknown key op %q", c.Op)
+				}
+			}
+			if err != nil {
 				fail(err)
 				continue
 			}
