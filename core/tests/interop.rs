@@ -373,3 +373,53 @@ fn go_nodes_at_protocol_versions_2_to_5_join_rumour_side_by_side() {
     let alive = r.members().unwrap().iter().filter(|m| m.state == MemberState::Alive).count();
     assert_eq!(alive, 5);
 }
+
+#[test]
+fn user_broadcasts_and_reliable_messages_cross_byte_for_byte() {
+    let Some(bin) = peer_binary() else { return };
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let cfg = Config {
+        name: "ur".into(),
+        bind: "127.0.0.1:0".into(),
+        raw_user_messages: true,
+        retransmit_mult: RETRANSMIT_MULT,
+        ..Config::local()
+    };
+    let ev = log.clone();
+    let r = Node::start_with_callback(cfg, move |e: &Event| ev.lock().unwrap().push(e.clone())).unwrap();
+    let mut g = GoNode::start(&bin, "ug", "");
+    g.cmd(json!({"cmd": "join", "seeds": [r.addr().to_string()]}));
+    assert!(wait_until(Duration::from_secs(10), || r.members().unwrap().len() == 2));
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let go_got = |g: &GoNode, data: &[u8]| {
+        let h = hex(data);
+        g.events.lock().unwrap().iter().filter(|e| e["event"] == "msg" && e["data"] == h.as_str()).count()
+    };
+    let rumour_got = |data: &[u8]| {
+        log.lock().unwrap().iter().filter(|e| matches!(e, Event::Message { payload, .. } if payload == data)).count()
+    };
+
+    let to_go: &[u8] = b"rumour -> go \x00\x01\xfe\xff broadcast";
+    r.broadcast(to_go).unwrap();
+    assert!(wait_until(Duration::from_secs(10), || go_got(&g, to_go) >= 1), "Go's NotifyMsg gets the exact bytes");
+    let big: Vec<u8> = (0..200_000u32).map(|i| (i * 7) as u8).collect();
+    r.send_reliable("ug", &big).unwrap();
+    assert!(wait_until(Duration::from_secs(10), || go_got(&g, &big) == 1), "a 200 KB reliable message, exact");
+
+    let to_rumour: &[u8] = b"go -> rumour \x00\xff broadcast";
+    g.cmd(json!({"cmd": "broadcast", "data": hex(to_rumour)}));
+    assert!(wait_until(Duration::from_secs(10), || rumour_got(to_rumour) >= 1), "Go's delegate broadcast arrives");
+    let reliable: &[u8] = b"go -> rumour reliable \x07";
+    g.cmd(json!({"cmd": "send", "to": "ur", "data": hex(reliable)}));
+    assert!(wait_until(Duration::from_secs(10), || rumour_got(reliable) == 1), "Go's SendReliable arrives");
+    let plain = log.lock().unwrap().iter().any(|e| {
+        matches!(e, Event::Message { kind: rumour::proto::MessageKind::Plain, from: None, payload } if payload == reliable)
+    });
+    assert!(plain, "a Go message is a plain one, with no sender");
+    // Plain memberlist broadcasts carry no id, so every copy is delivered,
+    // on both sides: up to the retransmit limit, 4·ceil(log10(2+1)) = 4.
+    std::thread::sleep(Duration::from_millis(500));
+    let copies = (go_got(&g, to_go), rumour_got(to_rumour));
+    assert!((1..=4).contains(&copies.0) && (1..=4).contains(&copies.1), "copies delivered: {copies:?}");
+    assert_eq!((go_got(&g, &big), rumour_got(reliable)), (1, 1), "reliable messages arrive once");
+}

@@ -125,6 +125,14 @@ pub struct Config {
     /// Queued user broadcasts beyond this are dropped, most-sent first.
     /// Default 1024.
     pub broadcast_queue_depth: usize,
+    /// Send user messages as memberlist does, without rumour's envelope:
+    /// Go peers then receive exactly the bytes given. The cost: no sender
+    /// name, no broadcast/direct distinction, no relaying (a broadcast
+    /// goes out from this node only, as a memberlist delegate's does) and
+    /// no duplicate suppression: as in memberlist, each of a broadcast's
+    /// retransmissions that reaches a node is delivered there.
+    /// Default false (rumour nodes read both forms either way).
+    pub raw_user_messages: bool,
     /// Experimental switches (keep the defaults against real peers).
     pub experiment: Experiment,
 }
@@ -174,6 +182,7 @@ impl Config {
             dead_node_reclaim_time: Duration::ZERO,
             udp_buffer_size: 1400,
             broadcast_queue_depth: 1024,
+            raw_user_messages: false,
             experiment: Experiment::default(),
         }
     }

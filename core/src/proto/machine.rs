@@ -73,6 +73,10 @@ pub enum MessageKind {
     Broadcast,
     /// Sent to this member alone by [`Proto::send`].
     Direct,
+    /// A plain memberlist user message: from a Go peer, or from a rumour
+    /// node with `raw_user_messages`. memberlist does not say whether it
+    /// was broadcast or sent to this member alone, nor by whom.
+    Plain,
 }
 
 /// What the user of a node is told.
@@ -533,7 +537,8 @@ impl Proto {
 
     /// The largest user payload [`Proto::broadcast`] accepts.
     pub fn max_broadcast_size(&self) -> usize {
-        self.packet_room() - super::user::envelope_overhead(&self.name) - COMPOUND_OVERHEAD
+        let envelope = if self.cfg.raw_user_messages { 1 } else { super::user::envelope_overhead(&self.name) };
+        self.packet_room() - envelope - COMPOUND_OVERHEAD
     }
 
     /// Spreads `payload` to every other member, each receiving it once.
@@ -545,9 +550,13 @@ impl Proto {
         if self.left {
             return Err(CommandError::Left);
         }
-        self.user_seq += 1;
-        let msg = super::user::encode_broadcast(&self.name, self.user_seq, payload);
-        self.seen.insert(&self.name, self.user_seq);
+        let msg = if self.cfg.raw_user_messages {
+            super::user::encode_raw(payload)
+        } else {
+            self.user_seq += 1;
+            self.seen.insert(&self.name, self.user_seq);
+            super::user::encode_broadcast(&self.name, self.user_seq, payload)
+        };
         self.user_broadcasts.push(None, msg, None);
         self.user_broadcasts.prune(self.cfg.broadcast_queue_depth);
         Ok(())
@@ -561,7 +570,11 @@ impl Proto {
             return Err(CommandError::MemberGone(to.to_string()));
         }
         let addr = node.member.addr;
-        let msg = super::user::encode_direct(&self.name, payload);
+        let msg = if self.cfg.raw_user_messages {
+            super::user::encode_raw(payload)
+        } else {
+            super::user::encode_direct(&self.name, payload)
+        };
         if reliable {
             let _ = now;
             let stream = crate::wire::stream::StreamMessage::User(msg[1..].to_vec());

@@ -187,7 +187,7 @@ impl Proto {
             Some(super::user::Envelope::Direct { origin, payload }) => {
                 self.emit(Event::Message { from: Some(origin), kind: MessageKind::Direct, payload: payload.to_vec() });
             }
-            None => self.emit(Event::Message { from: None, kind: MessageKind::Direct, payload: bytes.to_vec() }),
+            None => self.emit(Event::Message { from: None, kind: MessageKind::Plain, payload: bytes.to_vec() }),
         }
     }
 }

@@ -52,6 +52,15 @@ pub(crate) fn encode_direct(origin: &str, payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A plain memberlist user message (type byte included), for
+/// `raw_user_messages`.
+pub(crate) fn encode_raw(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + payload.len());
+    out.push(crate::wire::msg_type::USER);
+    out.extend_from_slice(payload);
+    out
+}
+
 /// Reads an envelope from a user message body; `None` for foreign bytes.
 pub(crate) fn decode(body: &[u8]) -> Option<Envelope<'_>> {
     let rest = body.strip_prefix(MAGIC)?;

@@ -12,6 +12,8 @@
 //
 // Answers:   {"ok":true,...} or {"ok":false,"error":"..."}, one per command.
 // Events:    {"event":"join|update|leave","name":"...","addr":"ip:port","meta":"..."}
+//
+//	{"event":"msg","data":"hex"} (a user message, broadcast or direct)
 package main
 
 import (
@@ -40,6 +42,8 @@ type command struct {
 	TimeoutMs  int      `json:"timeout_ms"`
 	Op         string   `json:"op"`
 	Key        string   `json:"key"`
+	Data       string   `json:"data"`
+	To         string   `json:"to"`
 }
 
 var (
@@ -54,19 +58,34 @@ func emit(v map[string]interface{}) {
 }
 
 type peer struct {
-	mu   sync.Mutex
-	meta []byte
+	mu    sync.Mutex
+	meta  []byte
+	queue *memberlist.TransmitLimitedQueue
 }
+
+// userBroadcast is one user broadcast in the delegate's queue.
+type userBroadcast []byte
+
+func (b userBroadcast) Invalidates(memberlist.Broadcast) bool { return false }
+func (b userBroadcast) Message() []byte                       { return b }
+func (b userBroadcast) Finished()                             {}
 
 func (p *peer) NodeMeta(limit int) []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.meta
 }
-func (p *peer) NotifyMsg([]byte)                           {}
-func (p *peer) GetBroadcasts(overhead, limit int) [][]byte { return nil }
-func (p *peer) LocalState(join bool) []byte                { return nil }
-func (p *peer) MergeRemoteState(buf []byte, join bool)     {}
+func (p *peer) NotifyMsg(b []byte) {
+	emit(map[string]interface{}{"event": "msg", "data": hex.EncodeToString(b)})
+}
+func (p *peer) GetBroadcasts(overhead, limit int) [][]byte {
+	if p.queue == nil {
+		return nil
+	}
+	return p.queue.GetBroadcasts(overhead, limit)
+}
+func (p *peer) LocalState(join bool) []byte            { return nil }
+func (p *peer) MergeRemoteState(buf []byte, join bool) {}
 
 type events struct{}
 
@@ -139,6 +158,8 @@ func main() {
 				fail(err)
 				continue
 			}
+			mm := m
+			p.queue = &memberlist.TransmitLimitedQueue{NumNodes: mm.NumMembers, RetransmitMult: cfg.RetransmitMult}
 			emit(map[string]interface{}{"ok": true, "addr": m.LocalNode().Address()})
 		case "join":
 			n, err := m.Join(c.Seeds)
@@ -186,6 +207,35 @@ func main() {
 				}
 			}
 			if err != nil {
+				fail(err)
+				continue
+			}
+			emit(map[string]interface{}{"ok": true})
+		case "broadcast":
+			b, err := hex.DecodeString(c.Data)
+			if err != nil {
+				fail(err)
+				continue
+			}
+			p.queue.QueueBroadcast(userBroadcast(b))
+			emit(map[string]interface{}{"ok": true})
+		case "send":
+			b, err := hex.DecodeString(c.Data)
+			if err != nil {
+				fail(err)
+				continue
+			}
+			var to *memberlist.Node
+			for _, n := range m.Members() {
+				if n.Name == c.To {
+					to = n
+				}
+			}
+			if to == nil {
+				fail(fmt.Errorf("no member %q", c.To))
+				continue
+			}
+			if err := m.SendReliable(to, b); err != nil {
 				fail(err)
 				continue
 			}
