@@ -234,17 +234,28 @@ fn crashes_are_detected_both_ways() {
     g2.cmd(json!({"cmd": "join", "seeds": [r1.addr().to_string()]}));
     assert!(wait_until(Duration::from_secs(10), || r1.members().unwrap().len() == 4 && g2.members().len() == 4));
 
+    // The local preset's bound (the same on both sides): the longest
+    // suspicion (SuspicionMult·log10 scale·ProbeInterval, times
+    // SuspicionMaxTimeoutMult), plus a probe round to notice and one more
+    // to spread the verdict.
+    let preset = Config::local();
+    let bound = rumour::proto::suspicion_timeout(preset.suspicion_mult, 4, preset.probe_interval)
+        * preset.suspicion_max_timeout_mult
+        + preset.probe_interval * 2;
+    let started = Instant::now();
     g1.kill(); // kill -9 a Go node
     let failed = |name: &'static str| {
         let log = log.clone();
         move || log.lock().unwrap().iter().any(|e| matches!(e, Event::MemberFailed(m) if &*m.name == name))
     };
-    assert!(wait_until(Duration::from_secs(20), failed("cg1")), "rumour declares the killed Go node failed");
-    assert!(wait_until(Duration::from_secs(20), || g2.saw("leave", "cg1")), "the other Go node drops it too");
+    assert!(wait_until(bound, failed("cg1")), "rumour declares the killed Go node failed within {bound:?}");
+    assert!(wait_until(bound.saturating_sub(started.elapsed()), || g2.saw("leave", "cg1")), "Go too, within {bound:?}");
+    let (go_detect, started) = (started.elapsed(), Instant::now());
 
     r2.shutdown(); // a rumour node dies without leaving
-    assert!(wait_until(Duration::from_secs(20), || g2.saw("leave", "cr2")), "Go drops the dead rumour node");
-    assert!(wait_until(Duration::from_secs(20), failed("cr2")), "the other rumour node declares it failed");
+    assert!(wait_until(bound, || g2.saw("leave", "cr2")), "Go drops the dead rumour node within {bound:?}");
+    assert!(wait_until(bound.saturating_sub(started.elapsed()), failed("cr2")), "rumour too, within {bound:?}");
+    println!("crash detected by all: Go node {go_detect:?}, rumour node {:?} (bound {bound:?})", started.elapsed());
 }
 
 #[test]
@@ -372,6 +383,16 @@ fn go_nodes_at_protocol_versions_2_to_5_join_rumour_side_by_side() {
     std::thread::sleep(Duration::from_secs(3));
     let alive = r.members().unwrap().iter().filter(|m| m.state == MemberState::Alive).count();
     assert_eq!(alive, 5);
+
+    // The version 5 node dies: rumour and the version 2 node both notice.
+    let preset = Config::local();
+    let bound = rumour::proto::suspicion_timeout(preset.suspicion_mult, 5, preset.probe_interval)
+        * preset.suspicion_max_timeout_mult
+        + preset.probe_interval * 2;
+    gs.pop().expect("pv-g5").kill();
+    let dead = || r.member("pv-g5").unwrap().is_some_and(|m| m.state == MemberState::Dead);
+    assert!(wait_until(bound, dead), "rumour declares the version 5 node failed within {bound:?}");
+    assert!(wait_until(bound, || gs[0].saw("leave", "pv-g5")), "the version 2 Go node drops it too");
 }
 
 #[test]
