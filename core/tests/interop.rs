@@ -7,6 +7,8 @@
 //! holder, and in clusters this small a node then misses a join now and
 //! then until the next push-pull, 15 s or more later, on either side.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -14,6 +16,7 @@ use std::sync::mpsc::{channel, Receiver};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use common::wait_until;
 use rumour::{Config, Event, MemberState, Node};
 use serde_json::{json, Value};
 
@@ -138,17 +141,6 @@ fn rumour_node(name: &str, meta: &[u8], log: &Arc<Mutex<Vec<Event>>>) -> Node {
     };
     let log = log.clone();
     Node::start_with_callback(cfg, move |e: &Event| log.lock().unwrap().push(e.clone())).expect("rumour starts")
-}
-
-fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    done()
 }
 
 fn rumour_view(node: &Node) -> Vec<(String, String, String)> {

@@ -1,27 +1,18 @@
 //! Real nodes on 127.0.0.1 (port 0), `local()` timings. Every wait is
 //! bounded; a test fails with what it last saw.
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::wait_until;
 use rumour::proto::MessageKind;
 use rumour::{Config, Event, JoinError, MemberState, Node, NodeError};
 
 fn config(name: &str) -> Config {
     Config { name: name.into(), bind: "127.0.0.1:0".into(), ..Config::local() }
-}
-
-/// Polls `done` every 20 ms for up to `limit`.
-fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    done()
 }
 
 /// Every event each node saw, by node name.
