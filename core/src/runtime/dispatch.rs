@@ -178,9 +178,14 @@ impl Subscribers {
         EventStream { rx }
     }
 
-    /// Ends every stream (after the events already in them).
+    /// Ends every stream (after the events already in them), reporting a
+    /// loss not yet reported where there is room for it.
     pub(crate) fn close_streams(&self) {
-        self.streams.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        for feed in streams.iter().filter(|f| f.lost > 0) {
+            let _ = feed.tx.try_send(Event::EventsLost(feed.lost));
+        }
+        streams.clear();
     }
 }
 
@@ -266,6 +271,24 @@ mod tests {
         assert_eq!(delivered + lost, u64::from(total) + 1, "every event is either delivered or counted");
         assert_eq!(counters.events_lost.load(Ordering::Relaxed), lost);
         assert!(matches!(seen.last(), Some(Event::MemberUpdated(m)) if m.incarnation == total), "the last one arrives");
+    }
+
+    #[test]
+    fn an_unread_stream_loses_events_and_is_told_at_close() {
+        let subscribers = Subscribers::default();
+        let counters = DispatchCounters::default();
+        let mut stream = subscribers.subscribe();
+        for i in 0..STREAM_DEPTH as u32 + 5 {
+            feed_streams(&subscribers, &update(i), &counters);
+        }
+        assert_eq!(counters.events_lost.load(Ordering::Relaxed), 5);
+        assert!(stream.try_next().is_some(), "the reader makes room for one");
+        subscribers.close_streams();
+        let mut last = None;
+        while let Some(e) = stream.try_next() {
+            last = Some(e);
+        }
+        assert_eq!(last, Some(Event::EventsLost(5)));
     }
 
     #[test]
