@@ -20,3 +20,9 @@ pub mod wire;
 
 pub use proto::{Config, ConfigError, Event, Member, MemberState};
 pub use runtime::{JoinError, Node, NodeError, NodeStats, StartError};
+
+/// The README's Rust examples, compiled (and the runnable ones run) as
+/// doctests, so the front page cannot drift from the API.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
