@@ -383,3 +383,10 @@ fn nodes_work_over_ipv6() {
     assert_eq!(b.join(&[a.addr().to_string()]), Ok(1));
     assert!(wait_until(Duration::from_secs(5), || all_see(&[&a, &b], 2)));
 }
+
+#[test]
+fn a_node_joins_its_configured_seeds_by_itself() {
+    let a = Node::start(config("seed-a")).unwrap();
+    let b = Node::start(Config { seeds: vec![a.addr().to_string()], ..config("seed-b") }).unwrap();
+    assert!(wait_until(Duration::from_secs(5), || all_see(&[&a, &b], 2)), "joined without a join call");
+}

@@ -292,7 +292,13 @@ impl Driver {
             let mut g = slot.take().expect("checked");
             let result = if g.answered > 0 { Ok(g.answered) } else { Err(JoinError::NoneAnswered(g.failures)) };
             if let Some(reply) = g.reply.take() {
-                let _ = reply.send(result);
+                // Nobody waits on the join `start` makes for `config.seeds`:
+                // its outcome goes to the log.
+                match reply.send(result) {
+                    Err(Ok(n)) => tracing::info!(target: "rumour", answered = n, "joined through the configured seeds"),
+                    Err(Err(e)) => tracing::warn!(target: "rumour", error = %e, "joining the configured seeds failed"),
+                    Ok(()) => {}
+                }
             }
         }
         while matches!(self.join_groups.last(), Some(None)) {
