@@ -390,3 +390,26 @@ fn a_node_joins_its_configured_seeds_by_itself() {
     let b = Node::start(Config { seeds: vec![a.addr().to_string()], ..config("seed-b") }).unwrap();
     assert!(wait_until(Duration::from_secs(5), || all_see(&[&a, &b], 2)), "joined without a join call");
 }
+
+#[test]
+fn the_advertised_address_is_what_peers_see() {
+    // A free port, then a node bound to every interface on it that tells
+    // peers a different (here: loopback) address, as behind NAT.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let advertised = format!("127.0.0.1:{port}");
+    let a =
+        Node::start(Config { bind: format!("0.0.0.0:{port}"), advertise: Some(advertised.clone()), ..config("adv-a") })
+            .unwrap();
+    assert_eq!(a.addr().to_string(), advertised);
+    assert!(a.bound_addr().ip().is_unspecified());
+    let b = Node::start(config("adv-b")).unwrap();
+    assert_eq!(b.join(&[advertised.as_str()]), Ok(1));
+    let seen = || b.member("adv-a").unwrap().is_some_and(|m| m.addr.to_string() == advertised);
+    assert!(wait_until(Duration::from_secs(5), seen), "peers list the advertised address");
+
+    // Bound to every interface with nothing advertised: a concrete address
+    // peers can use, never 0.0.0.0.
+    let c = Node::start(Config { bind: "0.0.0.0:0".into(), ..config("adv-c") }).unwrap();
+    assert!(!c.addr().ip().is_unspecified(), "{}", c.addr());
+    assert_eq!(c.addr().port(), c.bound_addr().port());
+}
