@@ -54,23 +54,12 @@ impl EventSink {
     /// Queues an event without ever blocking.
     pub(crate) fn push(&mut self, event: Event) {
         let Some(tx) = &self.tx else { return };
-        if self.lost > 0 {
-            match tx.try_send(Event::EventsLost(self.lost)) {
-                Ok(()) => self.lost = 0,
-                Err(_) => {
-                    self.drop_one();
-                    return;
-                }
-            }
-        }
-        if let Err(TrySendError::Full(_)) = tx.try_send(event) {
-            self.drop_one();
-        }
-    }
-
-    fn drop_one(&mut self) {
-        self.lost += 1;
-        self.counters.events_lost.fetch_add(1, Ordering::Relaxed);
+        let try_send = |e| match tx.try_send(e) {
+            Ok(()) => Sent::Yes,
+            Err(TrySendError::Full(_)) => Sent::Full,
+            Err(TrySendError::Disconnected(_)) => Sent::Closed,
+        };
+        send_or_count(&mut self.lost, &self.counters.events_lost, event, try_send);
     }
 
     /// No more events: the dispatch thread ends once it has delivered the
@@ -145,29 +134,47 @@ fn dispatch_loop(
 }
 
 fn feed_streams(subscribers: &Subscribers, event: &Event, counters: &DispatchCounters) {
+    use tokio::sync::mpsc::error::TrySendError;
     let mut streams = subscribers.streams.lock().unwrap_or_else(|p| p.into_inner());
     streams.retain_mut(|feed| {
-        if feed.lost > 0 {
-            match feed.tx.try_send(Event::EventsLost(feed.lost)) {
-                Ok(()) => feed.lost = 0,
-                Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
-                    feed.lost += 1;
-                    counters.events_lost.fetch_add(1, Ordering::Relaxed);
-                    return true;
-                }
-                Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => return false,
-            }
-        }
-        match feed.tx.try_send(event.clone()) {
-            Ok(()) => true,
-            Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
-                feed.lost += 1;
-                counters.events_lost.fetch_add(1, Ordering::Relaxed);
-                true
-            }
-            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => false,
-        }
+        let tx = &feed.tx;
+        let try_send = |e| match tx.try_send(e) {
+            Ok(()) => Sent::Yes,
+            Err(TrySendError::Full(_)) => Sent::Full,
+            Err(TrySendError::Closed(_)) => Sent::Closed,
+        };
+        send_or_count(&mut feed.lost, &counters.events_lost, event.clone(), try_send)
     });
+}
+
+/// What a non-blocking send on a bounded channel came to.
+enum Sent {
+    Yes,
+    Full,
+    Closed,
+}
+
+/// The one overflow rule, for the dispatch queue and every stream alike:
+/// never wait; report a loss not yet reported ahead of the next event that
+/// fits; drop and count what does not fit. False once the receiver is gone.
+fn send_or_count(lost: &mut u64, counter: &AtomicU64, event: Event, mut try_send: impl FnMut(Event) -> Sent) -> bool {
+    let drop_one = |lost: &mut u64| {
+        *lost += 1;
+        counter.fetch_add(1, Ordering::Relaxed);
+        true
+    };
+    if *lost > 0 {
+        match try_send(Event::EventsLost(*lost)) {
+            Sent::Yes => *lost = 0,
+            Sent::Full => return drop_one(lost),
+            Sent::Closed => return false,
+        }
+    }
+    match try_send(event) {
+        Sent::Yes => true,
+        Sent::Full => drop_one(lost),
+        Sent::Closed => false,
+    }
 }
 
 impl Subscribers {
@@ -238,17 +245,24 @@ mod tests {
         })
     }
 
-    #[test]
-    fn a_stalled_callback_loses_events_and_is_told_how_many() {
+    /// A callback that blocks on its first event until released, and keeps
+    /// what it is given.
+    fn stalling_callback() -> (Callback, std::sync::mpsc::Sender<()>, Arc<Mutex<Vec<Event>>>) {
         let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let seen2 = seen.clone();
+        let kept = seen.clone();
         let callback: Callback = Box::new(move |e: &Event| {
-            if seen2.lock().unwrap().is_empty() {
-                let _ = release_rx.recv(); // stall on the first event
+            if kept.lock().unwrap().is_empty() {
+                let _ = release_rx.recv();
             }
-            seen2.lock().unwrap().push(e.clone());
+            kept.lock().unwrap().push(e.clone());
         });
+        (callback, release_tx, seen)
+    }
+
+    #[test]
+    fn a_stalled_callback_loses_events_and_is_told_how_many() {
+        let (callback, release_tx, seen) = stalling_callback();
         let counters = Arc::new(DispatchCounters::default());
         let (mut dispatcher, mut sink) =
             Dispatcher::start("t", Some(callback), Arc::default(), counters.clone()).unwrap();
@@ -293,15 +307,7 @@ mod tests {
 
     #[test]
     fn a_loss_not_yet_reported_is_reported_at_close() {
-        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let seen2 = seen.clone();
-        let callback: Callback = Box::new(move |e: &Event| {
-            if seen2.lock().unwrap().is_empty() {
-                let _ = release_rx.recv();
-            }
-            seen2.lock().unwrap().push(e.clone());
-        });
+        let (callback, release_tx, seen) = stalling_callback();
         let (mut dispatcher, mut sink) =
             Dispatcher::start("t", Some(callback), Arc::default(), Arc::default()).unwrap();
         for i in 0..EVENT_QUEUE_DEPTH as u32 + 10 {

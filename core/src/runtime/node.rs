@@ -12,7 +12,7 @@ use super::block::block_on;
 use super::dispatch::{Callback, DispatchCounters, Dispatcher, EventStream, Subscribers};
 use super::driver::{Command, Driver, RuntimeCounters};
 use super::error::{JoinError, NodeError, StartError};
-use crate::proto::{Config, Event, Member, Proto, ProtoStats};
+use crate::proto::{CommandError, Config, Event, Member, Proto, ProtoStats};
 
 /// Counters of a running node: the protocol's, and the runtime's own.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -266,9 +266,10 @@ impl Node {
     /// fits, else over TCP (up to 20 MiB).
     pub fn send(&self, to: &str, payload: &[u8]) -> Result<(), NodeError> {
         let (to, payload) = (to.to_string(), payload.to_vec());
-        self.call(move |d| {
-            let reliable = payload.len() > d.proto.max_broadcast_size();
-            d.proto.send(&to, &payload, reliable, Instant::now())
+        self.call(move |d| match d.proto.send(&to, &payload, false, Instant::now()) {
+            // The protocol knows what fits in a packet; beyond that, TCP.
+            Err(CommandError::MessageTooLarge { .. }) => d.proto.send(&to, &payload, true, Instant::now()),
+            sent => sent,
         })?
         .map_err(NodeError::from)
     }

@@ -388,12 +388,7 @@ impl Sim {
         self.boot(i, seed);
         let name = self.nodes[i].name.clone();
         self.metrics.record_restart(&name);
-        let via_addr = self.nodes[via].addr;
-        let now = self.now;
-        if let Some(p) = self.nodes[i].proto.as_mut() {
-            p.join(via_addr, now);
-        }
-        self.flush(i);
+        self.join(i, via);
     }
 
     /// Starts a stopwatch on node `i`: the delay until some node next begins
