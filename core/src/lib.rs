@@ -18,8 +18,11 @@ pub mod runtime;
 pub mod sim;
 pub mod wire;
 
-pub use proto::{Config, ConfigError, Event, Member, MemberState};
-pub use runtime::{JoinError, Node, NodeError, NodeStats, StartError};
+pub use proto::{
+    Config, ConfigError, Event, Lifetime, Member, MemberState, StateChange, StateConfig, StateEntry, StateError,
+    Timestamp,
+};
+pub use runtime::{JoinError, Node, NodeError, NodeStats, StartError, State};
 
 /// The README's Rust examples, compiled (and the runnable ones run) as
 /// doctests, so the front page cannot drift from the API.

@@ -116,6 +116,11 @@ impl BroadcastQueue {
         self.items.len()
     }
 
+    /// Whether no rumour is waiting.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
     /// Tokens of rumours finished since the last call.
     pub(crate) fn take_finished(&mut self) -> Vec<u64> {
         std::mem::take(&mut self.finished)

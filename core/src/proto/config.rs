@@ -133,6 +133,8 @@ pub struct Config {
     /// retransmissions that reaches a node is delivered there.
     /// Default false (rumour nodes read both forms either way).
     pub raw_user_messages: bool,
+    /// Bounds and tombstone grace of the replicated map.
+    pub state: super::kv::StateConfig,
     /// Experimental switches (keep the defaults against real peers).
     pub experiment: Experiment,
 }
@@ -183,6 +185,7 @@ impl Config {
             udp_buffer_size: 1400,
             broadcast_queue_depth: 1024,
             raw_user_messages: false,
+            state: super::kv::StateConfig::default(),
             experiment: Experiment::default(),
         }
     }
@@ -265,6 +268,12 @@ impl Config {
         }
         if self.broadcast_queue_depth == 0 {
             return Err(err("broadcast_queue_depth", "must not be zero"));
+        }
+        if self.state.tombstone_grace.is_zero() {
+            return Err(err("state.tombstone_grace", "must not be zero"));
+        }
+        if self.state.max_value_bytes > crate::wire::MAX_PUSH_STATE_BYTES / 2 {
+            return Err(err("state.max_value_bytes", "must fit in a stream (at most 10 MiB)"));
         }
         Ok(())
     }

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use super::awareness::Awareness;
 use super::broadcast_queue::{retransmit_limit, BroadcastQueue};
 use super::config::{Config, ConfigError};
+use super::kv::{sync::speaks_state, Replica, STATE_DELEGATE_VERSION};
 use super::members::{Member, MemberState, Members, NodeState};
 use super::probe::{ActiveProbe, Relay};
 use super::rng::Rng;
@@ -104,6 +105,8 @@ pub enum Event {
         /// The bytes.
         payload: Vec<u8>,
     },
+    /// A key of the replicated map changed in this node's replica.
+    StateChanged(super::kv::StateChange),
     /// The runtime's event queue was full and this many events were dropped
     /// before this one (the protocol itself never drops or emits this).
     EventsLost(u64),
@@ -163,6 +166,19 @@ pub struct ProtoStats {
     pub name_conflicts: u64,
     /// Push-pull exchanges refused for incompatible protocol versions.
     pub incompatible_peers: u64,
+    /// Bytes of replicated-map rumours queued or pushed (each once, however
+    /// often it is retransmitted).
+    pub state_rumour_bytes: u64,
+    /// Bytes of replicated-map anti-entropy this node sent: push-pull
+    /// summaries and descent steps, before encryption.
+    pub state_sync_bytes: u64,
+    /// Entries this node took from peers through anti-entropy.
+    pub state_repaired: u64,
+    /// Remote writes refused (over this node's bounds, or a bad key).
+    pub state_rejected: u64,
+    /// Entries dropped because a peer showed them older than a tombstone
+    /// it had already collected.
+    pub state_dropped_stale: u64,
 }
 
 /// Why a command was refused. Nothing changed.
@@ -245,9 +261,19 @@ pub enum StreamFailure {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum PendingStream {
-    PushPull { join: bool, to: SocketAddr },
-    TcpPing { seq: u32 },
+    PushPull {
+        join: bool,
+        to: SocketAddr,
+    },
+    TcpPing {
+        seq: u32,
+    },
     UserMessage,
+    /// A step of the replicated map's anti-entropy descent.
+    StateSync {
+        to: SocketAddr,
+        hops: u8,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -257,6 +283,8 @@ pub(super) struct Timers {
     pub(super) push_pull: Option<Instant>,
     /// A second exchange with a seed shortly after joining through it.
     pub(super) resync: Option<(Instant, SocketAddr)>,
+    /// A follow-up state exchange after one that repaired something.
+    pub(super) state_sync: Option<Instant>,
 }
 
 /// One node's protocol state. See the module documentation for how to drive it.
@@ -274,6 +302,13 @@ pub struct Proto {
     pub(super) suspicions: HashMap<String, Suspicion>,
     pub(super) broadcasts: BroadcastQueue,
     pub(super) user_broadcasts: BroadcastQueue,
+    /// Replicated-map writes, sent only to members that take state.
+    pub(super) state_broadcasts: BroadcastQueue,
+    pub(super) kv: Replica,
+    /// Timestamps below this were issued before this node started.
+    pub(super) kv_boot: u64,
+    /// (instant, Unix ms at that instant): see [`Proto::set_wall_clock`].
+    pub(super) wall: (Instant, u64),
     pub(super) seen: Seen,
     pub(super) user_seq: u64,
     pub(super) probe: Option<ActiveProbe>,
@@ -319,6 +354,10 @@ impl Proto {
             suspicions: HashMap::new(),
             broadcasts: BroadcastQueue::default(),
             user_broadcasts: BroadcastQueue::default(),
+            state_broadcasts: BroadcastQueue::default(),
+            kv: Replica::new(config.state.clone()),
+            kv_boot: 0,
+            wall: (now, 0),
             seen: Seen::default(),
             user_seq: 0,
             probe: None,
@@ -403,7 +442,7 @@ impl Proto {
 
     /// Protocol version vector this node advertises.
     pub(super) fn vsn(&self) -> [u8; 6] {
-        [PROTOCOL_VERSION_MIN, PROTOCOL_VERSION_MAX, self.cfg.protocol_version, 0, 0, 0]
+        [PROTOCOL_VERSION_MIN, PROTOCOL_VERSION_MAX, self.cfg.protocol_version, 0, STATE_DELEGATE_VERSION, 0]
     }
 
     pub(super) fn next_seq(&mut self) -> u32 {
@@ -458,7 +497,7 @@ impl Proto {
 
     /// Rumours (membership and user) waiting to be gossiped.
     pub fn queued_broadcasts(&self) -> usize {
-        self.broadcasts.len() + self.user_broadcasts.len()
+        self.broadcasts.len() + self.user_broadcasts.len() + self.state_broadcasts.len()
     }
 
     /// Whether this node has left (see [`Proto::leave`]).
@@ -625,7 +664,7 @@ impl Proto {
                 }
             }
             Message::Dead(d) => self.dead_node(d, now),
-            Message::User(bytes) => self.handle_user(&bytes),
+            Message::User(bytes) => self.handle_user(&bytes, now),
         }
     }
 
@@ -656,6 +695,7 @@ impl Proto {
         }
         self.relay_timers(now);
         self.suspicion_timers(now);
+        self.state_timers(now);
     }
 
     /// When [`Proto::handle_timeout`] next needs calling.
@@ -679,6 +719,7 @@ impl Proto {
         for s in self.suspicions.values() {
             consider(Some(s.deadline()));
         }
+        consider(self.state_deadline());
         next
     }
 
@@ -706,8 +747,9 @@ impl Proto {
     }
 
     /// Takes queued rumours fitting in `limit` bytes: membership first, user
-    /// broadcasts in what is left (memberlist `getBroadcasts`).
-    pub(super) fn get_broadcasts(&mut self, overhead: usize, limit: usize) -> Vec<Vec<u8>> {
+    /// broadcasts in what is left (memberlist `getBroadcasts`), then, for a
+    /// member that takes state, replicated-map writes.
+    pub(super) fn get_broadcasts(&mut self, overhead: usize, limit: usize, state: bool) -> Vec<Vec<u8>> {
         let tl = self
             .cfg
             .experiment
@@ -719,6 +761,13 @@ impl Proto {
         if avail > overhead + crate::wire::USER_MSG_OVERHEAD {
             out.extend(self.user_broadcasts.take(overhead, avail, tl));
         }
+        if state && !self.state_broadcasts.is_empty() {
+            let used: usize = out.iter().map(|m| m.len() + overhead).sum();
+            let avail = limit.saturating_sub(used);
+            if avail > overhead + crate::wire::USER_MSG_OVERHEAD {
+                out.extend(self.state_broadcasts.take(overhead, avail, tl));
+            }
+        }
         out.truncate(MAX_COMPOUND_PARTS - 1);
         if self.broadcasts.take_finished().contains(&LEAVE_TOKEN) {
             self.leave_done = true;
@@ -729,7 +778,8 @@ impl Proto {
     /// Sends one message, piggybacking queued rumours (memberlist `sendMsg`).
     pub(super) fn send_msg(&mut self, to: SocketAddr, to_name: Option<&str>, msg: Vec<u8>) {
         let avail = self.packet_room().saturating_sub(msg.len());
-        let extra = self.get_broadcasts(COMPOUND_OVERHEAD, avail);
+        let state = to_name.and_then(|n| self.members.get(n)).is_some_and(|n| speaks_state(&n.member));
+        let extra = self.get_broadcasts(COMPOUND_OVERHEAD, avail, state);
         if extra.is_empty() {
             self.raw_send(to, to_name, msg);
             return;
@@ -775,7 +825,7 @@ impl Proto {
     /// (memberlist `gossip`). Dead members are included for
     /// `gossip_to_the_dead_time`, so they can learn of it and refute.
     fn gossip(&mut self, now: Instant) {
-        if self.broadcasts.len() + self.user_broadcasts.len() == 0 {
+        if self.queued_broadcasts() == 0 {
             return;
         }
         let me = self.name.clone();
@@ -788,15 +838,18 @@ impl Proto {
                     MemberState::Left => false,
                 }
         });
-        let targets: Vec<(SocketAddr, String)> = picked
+        let targets: Vec<(SocketAddr, String, bool)> = picked
             .into_iter()
-            .map(|i| (self.members.at(i).member.addr, self.members.at(i).member.name.to_string()))
+            .map(|i| {
+                let m = &self.members.at(i).member;
+                (m.addr, m.name.to_string(), speaks_state(m))
+            })
             .collect();
         let room = self.packet_room();
-        for (addr, name) in targets {
-            let msgs = self.get_broadcasts(COMPOUND_OVERHEAD, room);
+        for (addr, name, state) in targets {
+            let msgs = self.get_broadcasts(COMPOUND_OVERHEAD, room, state);
             if msgs.is_empty() {
-                return;
+                continue;
             }
             let payload = if msgs.len() == 1 { msgs.into_iter().next().expect("one") } else { compound::encode(&msgs) };
             self.raw_send(addr, Some(&name), payload);

@@ -12,6 +12,7 @@ mod awareness;
 mod broadcast_queue;
 mod config;
 mod keys;
+mod kv;
 mod machine;
 mod members;
 mod probe;
@@ -26,6 +27,10 @@ mod tests;
 
 pub use broadcast_queue::retransmit_limit;
 pub use config::{Config, ConfigError, Experiment, ProbeSelection};
+pub use kv::{
+    Lifetime, StateChange, StateConfig, StateEntry, StateError, StateSummary, Timestamp, MAX_KEY_BYTES,
+    STATE_DELEGATE_VERSION,
+};
 pub use machine::{
     CommandError, Event, MessageKind, Proto, ProtoStats, ReplyOutcome, StreamFailure, StreamId, StreamOutcome,
     StreamRequest, Trace, Transmit, PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN,

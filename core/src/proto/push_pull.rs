@@ -29,8 +29,10 @@ pub fn push_pull_scale(interval: Duration, n: usize) -> Duration {
 
 impl Proto {
     /// Our member table as a push-pull message, without layers; encoded
-    /// straight from the table, since it can hold tens of thousands.
-    fn local_state(&self, join: bool) -> Vec<u8> {
+    /// straight from the table, since it can hold tens of thousands. With
+    /// `state`, the user state is our replicated map's summary.
+    fn local_state(&mut self, join: bool, state: bool) -> Vec<u8> {
+        let user_state = if state { self.state_summary_message() } else { Vec::new() };
         let nodes = self.members.iter().map(|n| PushNodeView {
             name: &n.member.name,
             addr: n.member.addr,
@@ -39,12 +41,14 @@ impl Proto {
             state: n.member.state.to_wire(),
             vsn: n.member.protocol,
         });
-        stream::encode_push_pull(join, nodes, &[])
+        stream::encode_push_pull(join, nodes, &user_state)
     }
 
-    /// Opens a push-pull with `to`.
+    /// Opens a push-pull with `to`; our map's summary rides along when `to`
+    /// is known to take state.
     pub(super) fn start_push_pull(&mut self, to: SocketAddr, join: bool, _now: Instant) -> StreamId {
-        let plain = self.local_state(join);
+        let state = self.addr_speaks_state(to);
+        let plain = self.local_state(join, state);
         self.open_stream(to, plain, PendingStream::PushPull { join, to }, true)
     }
 
@@ -78,9 +82,12 @@ impl Proto {
         };
         self.stats.streams_accepted += 1;
         match msg {
-            StreamMessage::PushPull { join, nodes, .. } => {
-                // Answer first, as memberlist does, then merge.
-                let reply = self.local_state(join);
+            StreamMessage::PushPull { join, nodes, user_state } => {
+                // Answer first, as memberlist does, then merge. Our summary
+                // goes back only to a peer that sent its own; the initiator
+                // drives any descent.
+                let state = Self::parse_summary(&user_state).is_some();
+                let reply = self.local_state(join, state);
                 let reply = Some(self.seal_stream(reply));
                 match self.verify_protocol(&nodes) {
                     Ok(()) => self.merge_state(nodes, now),
@@ -96,7 +103,11 @@ impl Proto {
                 StreamOutcome::Done { reply: Some(self.seal_stream(ack.encode_plain())) }
             }
             StreamMessage::User(bytes) => {
-                self.handle_user(&bytes);
+                if let Some(super::user::Envelope::Sync { payload }) = super::user::decode(&bytes) {
+                    let reply = self.handle_sync_request(payload, now);
+                    return StreamOutcome::Done { reply: Some(self.seal_stream(reply)) };
+                }
+                self.handle_user(&bytes, now);
                 StreamOutcome::Done { reply: None }
             }
             StreamMessage::Ack(_) | StreamMessage::Err(_) => StreamOutcome::Done { reply: None },
@@ -119,12 +130,15 @@ impl Proto {
         };
         self.pending_streams.remove(&id);
         let result = match (purpose, msg) {
-            (PendingStream::PushPull { join, to }, StreamMessage::PushPull { nodes, .. }) => {
+            (PendingStream::PushPull { join, to }, StreamMessage::PushPull { nodes, user_state, .. }) => {
                 match self.verify_protocol(&nodes) {
                     Ok(()) => {
                         self.merge_state(nodes, now);
                         if join {
                             self.schedule_resync(to, now);
+                        }
+                        if let Some(summary) = Self::parse_summary(&user_state) {
+                            self.after_push_pull(to, summary, now);
                         }
                         Ok(())
                     }
@@ -140,6 +154,12 @@ impl Proto {
                 }
                 Ok(())
             }
+            (PendingStream::StateSync { to, hops }, StreamMessage::User(bytes)) => match super::user::decode(&bytes) {
+                Some(super::user::Envelope::Sync { payload }) if self.handle_sync_reply(to, hops, payload, now) => {
+                    Ok(())
+                }
+                _ => Err(StreamFailure::UnexpectedReply),
+            },
             (_, StreamMessage::Err(text)) => Err(StreamFailure::Remote(text)),
             _ => Err(StreamFailure::UnexpectedReply),
         };
@@ -167,7 +187,7 @@ impl Proto {
 
     /// A user message arrived (packet or stream): unwrap our envelope,
     /// drop duplicates, relay broadcasts, tell the user.
-    pub(super) fn handle_user(&mut self, bytes: &[u8]) {
+    pub(super) fn handle_user(&mut self, bytes: &[u8], now: Instant) {
         match super::user::decode(bytes) {
             Some(super::user::Envelope::Broadcast { origin, seq, payload }) => {
                 if origin == self.name || !self.seen.insert(&origin, seq) {
@@ -187,6 +207,9 @@ impl Proto {
             Some(super::user::Envelope::Direct { origin, payload }) => {
                 self.emit(Event::Message { from: Some(origin), kind: MessageKind::Direct, payload: payload.to_vec() });
             }
+            Some(super::user::Envelope::State { payload }) => self.handle_state_rumour(payload, now),
+            // Descent steps are only valid as streams with a reply.
+            Some(super::user::Envelope::Sync { .. }) => self.stats.decode_errors += 1,
             None => self.emit(Event::Message { from: None, kind: MessageKind::Plain, payload: bytes.to_vec() }),
         }
     }

@@ -194,6 +194,7 @@ impl Proto {
         let member = n.member.clone();
         if d.node != self.name {
             self.emit(if left { Event::MemberLeft(member) } else { Event::MemberFailed(member) });
+            self.reap_ephemeral(&d.node, now);
         }
     }
 

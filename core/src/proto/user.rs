@@ -3,14 +3,18 @@
 //!
 //! `"RMR" 1 | kind | origin length u16 BE | origin | [seq u64 BE] | payload`;
 //! kind 1 is a broadcast (with a sequence number, so receivers drop
-//! duplicates and relay it once), kind 2 a direct message. Bytes without the
-//! prefix are a plain memberlist user message and are delivered as they are.
+//! duplicates and relay it once), kind 2 a direct message, kind 3 a write to
+//! the replicated map, kind 4 a step of its anti-entropy (see `kv`). Bytes
+//! without the prefix are a plain memberlist user message and are delivered
+//! as they are.
 
 use std::collections::{HashSet, VecDeque};
 
 const MAGIC: &[u8; 4] = b"RMR\x01";
 const KIND_BROADCAST: u8 = 1;
 const KIND_DIRECT: u8 = 2;
+const KIND_STATE: u8 = 3;
+const KIND_SYNC: u8 = 4;
 /// How many broadcast ids a node remembers to drop duplicates. A rumour
 /// lives for a few seconds of gossip; this covers far more than that at any
 /// plausible broadcast rate.
@@ -19,8 +23,23 @@ const SEEN_CAPACITY: usize = 65_536;
 /// A decoded envelope.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Envelope<'a> {
-    Broadcast { origin: String, seq: u64, payload: &'a [u8] },
-    Direct { origin: String, payload: &'a [u8] },
+    Broadcast {
+        origin: String,
+        seq: u64,
+        payload: &'a [u8],
+    },
+    Direct {
+        origin: String,
+        payload: &'a [u8],
+    },
+    /// A write to the replicated map (one encoded entry).
+    State {
+        payload: &'a [u8],
+    },
+    /// A step of the map's anti-entropy.
+    Sync {
+        payload: &'a [u8],
+    },
 }
 
 /// Bytes the envelope adds around a broadcast payload, type byte included.
@@ -52,6 +71,14 @@ pub(crate) fn encode_direct(origin: &str, payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A replicated-map message (`sync` picks the kind) as a complete user
+/// message (type byte included).
+pub(crate) fn encode_state(origin: &str, sync: bool, payload: &[u8]) -> Vec<u8> {
+    let mut out = header(if sync { KIND_SYNC } else { KIND_STATE }, origin);
+    out.extend_from_slice(payload);
+    out
+}
+
 /// A plain memberlist user message (type byte included), for
 /// `raw_user_messages`.
 pub(crate) fn encode_raw(payload: &[u8]) -> Vec<u8> {
@@ -74,6 +101,8 @@ pub(crate) fn decode(body: &[u8]) -> Option<Envelope<'_>> {
             Some(Envelope::Broadcast { origin, seq, payload: &rest[8..] })
         }
         KIND_DIRECT => Some(Envelope::Direct { origin, payload: rest }),
+        KIND_STATE => Some(Envelope::State { payload: rest }),
+        KIND_SYNC => Some(Envelope::Sync { payload: rest }),
         _ => None,
     }
 }

@@ -41,6 +41,18 @@ pub(crate) struct Subscribers {
 struct StreamFeed {
     tx: tokio::sync::mpsc::Sender<Event>,
     lost: u64,
+    /// Only [`Event::StateChanged`] for keys with this prefix (a watch).
+    prefix: Option<String>,
+}
+
+impl StreamFeed {
+    fn wants(&self, event: &Event) -> bool {
+        match (&self.prefix, event) {
+            (None, _) => true,
+            (Some(p), Event::StateChanged(c)) => c.key.starts_with(p.as_str()),
+            (Some(_), _) => false,
+        }
+    }
 }
 
 /// The producing end, owned by the protocol task.
@@ -137,6 +149,9 @@ fn feed_streams(subscribers: &Subscribers, event: &Event, counters: &DispatchCou
     use tokio::sync::mpsc::error::TrySendError;
     let mut streams = subscribers.streams.lock().unwrap_or_else(|p| p.into_inner());
     streams.retain_mut(|feed| {
+        if !feed.wants(event) {
+            return !feed.tx.is_closed();
+        }
         let tx = &feed.tx;
         let try_send = |e| match tx.try_send(e) {
             Ok(()) => Sent::Yes,
@@ -178,10 +193,11 @@ fn send_or_count(lost: &mut u64, counter: &AtomicU64, event: Event, mut try_send
 }
 
 impl Subscribers {
-    /// A new async stream of the events from now on.
-    pub(crate) fn subscribe(&self) -> EventStream {
+    /// A new async stream of the events from now on; with a `prefix`, only
+    /// the replicated map's changes to keys under it.
+    pub(crate) fn subscribe(&self, prefix: Option<String>) -> EventStream {
         let (tx, rx) = tokio::sync::mpsc::channel(STREAM_DEPTH);
-        self.streams.lock().unwrap_or_else(|p| p.into_inner()).push(StreamFeed { tx, lost: 0 });
+        self.streams.lock().unwrap_or_else(|p| p.into_inner()).push(StreamFeed { tx, lost: 0, prefix });
         EventStream { rx }
     }
 
@@ -291,7 +307,7 @@ mod tests {
     fn an_unread_stream_loses_events_and_is_told_at_close() {
         let subscribers = Subscribers::default();
         let counters = DispatchCounters::default();
-        let mut stream = subscribers.subscribe();
+        let mut stream = subscribers.subscribe(None);
         for i in 0..STREAM_DEPTH as u32 + 5 {
             feed_streams(&subscribers, &update(i), &counters);
         }

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use crate::proto::{CommandError, ConfigError};
+use crate::proto::{CommandError, ConfigError, StateError};
 use crate::wire::KeyringError;
 
 /// [`super::Node::start`] failed; nothing is running and nothing is bound.
@@ -78,6 +78,9 @@ pub enum NodeError {
     /// A keyring change was refused.
     #[error(transparent)]
     Keyring(#[from] KeyringError),
+    /// A write to the replicated map was refused (bad key, too large, map full).
+    #[error(transparent)]
+    State(#[from] StateError),
     /// `leave` did not finish spreading the news in time; the node has left
     /// anyway, and peers that missed it will learn it from others or fail it.
     #[error("leave was not confirmed within {0:?}")]

@@ -12,8 +12,10 @@ mod dispatch;
 mod driver;
 mod error;
 mod node;
+mod state;
 mod streams;
 
 pub use dispatch::EventStream;
 pub use error::{JoinError, NodeError, SeedFailure, StartError};
 pub use node::{Node, NodeStats};
+pub use state::State;

@@ -12,6 +12,7 @@ use super::block::block_on;
 use super::dispatch::{Callback, DispatchCounters, Dispatcher, EventStream, Subscribers};
 use super::driver::{Command, Driver, RuntimeCounters};
 use super::error::{JoinError, NodeError, StartError};
+use super::state::State;
 use crate::proto::{CommandError, Config, Event, Member, Proto, ProtoStats};
 
 /// Counters of a running node: the protocol's, and the runtime's own.
@@ -71,7 +72,7 @@ pub struct Node {
     commands: mpsc::UnboundedSender<Command>,
     runtime: Mutex<Option<JoinHandle<()>>>,
     dispatcher: Mutex<Dispatcher>,
-    subscribers: Arc<Subscribers>,
+    pub(super) subscribers: Arc<Subscribers>,
     dispatch_counters: Arc<DispatchCounters>,
     counters: Arc<RuntimeCounters>,
 }
@@ -116,7 +117,9 @@ impl Node {
         };
         let seeds = config.seeds.clone();
         let name = config.name.clone();
-        let proto = Proto::new(config, addr, random_seed(), Instant::now())?;
+        let mut proto = Proto::new(config, addr, random_seed(), Instant::now())?;
+        let unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        proto.set_wall_clock(Instant::now(), unix.as_millis() as u64);
 
         let subscribers = Arc::new(Subscribers::default());
         let dispatch_counters = Arc::new(DispatchCounters::default());
@@ -327,11 +330,19 @@ impl Node {
     /// The events from now on, as an async stream (it also offers blocking
     /// reads). Several streams may be open; each gets every event.
     pub fn events(&self) -> EventStream {
-        self.subscribers.subscribe()
+        self.subscribers.subscribe(None)
+    }
+
+    /// The replicated key-value map (see [`State`]).
+    pub fn state(&self) -> State<'_> {
+        State { node: self }
     }
 
     /// Runs `f` on the protocol task and waits for its result.
-    fn call<T: Send + 'static>(&self, f: impl FnOnce(&mut Driver) -> T + Send + 'static) -> Result<T, NodeError> {
+    pub(super) fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Driver) -> T + Send + 'static,
+    ) -> Result<T, NodeError> {
         let (reply, answer) = oneshot::channel();
         self.commands
             .send(Box::new(move |d: &mut Driver| {

@@ -31,7 +31,10 @@ use std::time::{Duration, Instant};
 pub use metrics::{FalseVerdict, Metrics, ProbeCounts};
 pub use network::{Latency, SlowNode};
 
-use crate::proto::{Config, Member, MemberState, Proto, ReplyOutcome, Rng, StreamId, StreamOutcome, Trace};
+use crate::proto::{
+    Config, Lifetime, Member, MemberState, Proto, ReplyOutcome, Rng, StateError, StreamId, StreamOutcome, Timestamp,
+    Trace,
+};
 use network::Network;
 
 /// How to build a simulated cluster.
@@ -111,6 +114,10 @@ pub struct Sim {
     metrics: Metrics,
 }
 
+/// The Unix time (ms) at which every simulation starts: 2026-01-01, so the
+/// replicated map's timestamps read like real ones.
+pub const SIM_WALL_EPOCH_MS: u64 = 1_767_225_600_000;
+
 /// The loopback-range address of simulated node `i` (never used on a real network).
 fn sim_addr(i: usize) -> SocketAddr {
     let i = i as u32;
@@ -175,6 +182,8 @@ impl Sim {
         config.name = self.nodes[i].name.clone();
         let mut proto = Proto::new(config, self.nodes[i].addr, seed, self.now).expect("simulator node config is valid");
         proto.set_tracing(self.cfg.trace_probes);
+        let wall = SIM_WALL_EPOCH_MS + (self.now - self.epoch).as_millis() as u64;
+        proto.set_wall_clock(self.now, wall);
         if self.cfg.aligned_timers {
             let period = self.cfg.node_config.probe_interval;
             proto.align_timers(self.now + period);
@@ -439,6 +448,40 @@ impl Sim {
             p.set_meta(meta.to_vec(), now).expect("metadata fits");
         }
         self.flush(i);
+    }
+
+    /// Node `i` writes `key = value` in the replicated map.
+    pub fn put(&mut self, i: usize, key: &str, value: &[u8], lifetime: Lifetime) -> Result<Timestamp, StateError> {
+        let now = self.now;
+        let p = self.nodes[i].proto.as_mut().ok_or(StateError::Left)?;
+        let r = p.state_put(key, value, lifetime, now);
+        self.flush(i);
+        r
+    }
+
+    /// Node `i` deletes `key` from the replicated map.
+    pub fn delete(&mut self, i: usize, key: &str) -> Result<Option<Timestamp>, StateError> {
+        let now = self.now;
+        let p = self.nodes[i].proto.as_mut().ok_or(StateError::Left)?;
+        let r = p.state_delete(key, now);
+        self.flush(i);
+        r
+    }
+
+    /// Runs `f` on node `i`'s machine (unless crashed) and sends what it
+    /// produced: for bulk writes and other direct use of [`Proto`].
+    pub fn with_node<T>(&mut self, i: usize, f: impl FnOnce(&mut Proto, Instant) -> T) -> Option<T> {
+        let now = self.now;
+        let out = f(self.nodes[i].proto.as_mut()?, now);
+        self.flush(i);
+        Some(out)
+    }
+
+    /// Whether every running node's replica has the same Merkle root.
+    pub fn state_agrees(&self) -> bool {
+        let mut roots = self.nodes.iter().filter_map(|n| n.proto.as_ref()).map(|p| p.state_summary().root);
+        let first = roots.next();
+        roots.all(|r| Some(r) == first)
     }
 
     /// Splits the cluster: nodes in different groups cannot reach each other.
