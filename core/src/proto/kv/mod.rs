@@ -486,7 +486,7 @@ impl Replica {
     pub(crate) fn children(&self, level: u8, parent: usize) -> Option<[u64; FANOUT]> {
         match &self.tree {
             Some(t) => t.children(level, parent),
-            None => Tree::new_children_zero(level, parent),
+            None => tree::in_range(level, parent).then_some([0; FANOUT]),
         }
     }
 
@@ -529,12 +529,6 @@ impl Replica {
             root: self.root(),
             horizon: Timestamp(self.horizon),
         }
-    }
-}
-
-impl Tree {
-    fn new_children_zero(level: u8, parent: usize) -> Option<[u64; FANOUT]> {
-        (level >= 1 && level <= LEAF_LEVEL && parent < tree::width(level - 1)).then_some([0; FANOUT])
     }
 }
 

@@ -27,6 +27,11 @@ pub(crate) fn index(hash: u64, level: u8) -> usize {
     }
 }
 
+/// Whether `parent` is a node at `level - 1` with children at `level`.
+pub(crate) fn in_range(level: u8, parent: usize) -> bool {
+    (1..=LEAF_LEVEL).contains(&level) && parent < width(level - 1)
+}
+
 /// Nodes at `level`.
 pub(crate) fn width(level: u8) -> usize {
     FANOUT.pow(u32::from(level))
@@ -53,7 +58,7 @@ impl Tree {
     /// The digests at `level` of the 16 children of node `parent` at
     /// `level - 1`; `None` when `level` or `parent` is out of range.
     pub(crate) fn children(&self, level: u8, parent: usize) -> Option<[u64; FANOUT]> {
-        if level == 0 || level > LEAF_LEVEL || parent >= width(level - 1) {
+        if !in_range(level, parent) {
             return None;
         }
         let start = parent * FANOUT;
