@@ -31,8 +31,10 @@ lint:
 
 # sim_10k: 10,000 simulated nodes for 60 virtual seconds (PAPER-CHECKS 7).
 # Needs about 11 GiB of memory; SIM_NODES=1000 for a quick run.
+# state: the replicated map in the simulator (spread, agreement cost,
+# partition repair with 100,000 keys).
 bench:
-	$(CARGO) bench -p rumour --bench loopback --bench sim_10k --bench paper_check_7
+	$(CARGO) bench -p rumour --bench loopback --bench sim_10k --bench paper_check_7 --bench state
 
 # The same loopback measurements on HashiCorp memberlist (Debian's Go 0.2.2
 # packages: golang-go, golang-github-hashicorp-memberlist-dev), for a side

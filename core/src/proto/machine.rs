@@ -309,6 +309,8 @@ pub struct Proto {
     pub(super) kv_boot: u64,
     /// (instant, Unix ms at that instant): see [`Proto::set_wall_clock`].
     pub(super) wall: (Instant, u64),
+    /// State exchanges still to make after the last one that taught us something.
+    pub(super) follow_ups: u8,
     pub(super) seen: Seen,
     pub(super) user_seq: u64,
     pub(super) probe: Option<ActiveProbe>,
@@ -358,6 +360,7 @@ impl Proto {
             kv: Replica::new(config.state.clone()),
             kv_boot: 0,
             wall: (now, 0),
+            follow_ups: 0,
             seen: Seen::default(),
             user_seq: 0,
             probe: None,

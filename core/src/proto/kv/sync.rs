@@ -9,8 +9,8 @@
 //! children of the nodes found to differ; at the leaves they swap
 //! (key hash, timestamp, digest) summaries and finally only the entries
 //! that differ. The responder keeps no state between steps. A node that
-//! learned something this way starts one more exchange with a random peer
-//! a gossip interval later, so a repair spreads through the cluster at the
+//! learned something this way makes a few more exchanges with random peers,
+//! a gossip interval apart, so a repair spreads through the cluster at the
 //! speed of exchanges rather than waiting for each node's next push-pull.
 
 use std::collections::HashMap;
@@ -32,6 +32,12 @@ use crate::wire::COMPOUND_OVERHEAD;
 /// Most bytes of summaries or entries in one descent message; the rest is
 /// left for the next exchange.
 const SYNC_BUDGET: usize = 4 * 1024 * 1024;
+/// Follow-up exchanges a node makes after it last learned something. With
+/// one, a repair stalls as soon as an exchange meets a peer that already
+/// had it (a fifth of the cluster never hears of it, as in rumour mongering
+/// with a loss of interest after one useless contact); three leave a few
+/// percent to the periodic push-pull.
+const FOLLOW_UPS: u8 = 3;
 /// Most streams in one descent (it needs at most six).
 pub(crate) const MAX_SYNC_HOPS: u8 = 8;
 
@@ -270,7 +276,13 @@ impl Proto {
         self.kv.collect(wall);
         if self.timers.state_sync.is_some_and(|t| t <= now) {
             self.timers.state_sync = None;
-            self.start_state_sync(now);
+            if self.follow_ups > 0 && !self.left {
+                self.follow_ups -= 1;
+                self.start_state_sync(now);
+                if self.follow_ups > 0 {
+                    self.timers.state_sync = Some(now + self.follow_up_gap());
+                }
+            }
         }
     }
 
@@ -377,13 +389,21 @@ impl Proto {
         true
     }
 
-    /// After learning from an exchange, one more exchange with someone
-    /// else a gossip interval later (at most one scheduled at a time).
+    /// After learning from an exchange, [`FOLLOW_UPS`] more exchanges with
+    /// random peers, a gossip interval apart.
     fn note_learned(&mut self, learned: usize, now: Instant) {
         self.stats.state_repaired += learned as u64;
-        if learned > 0 && self.timers.state_sync.is_none() && !self.left {
-            self.timers.state_sync = Some(now + self.cfg.gossip_interval.max(Duration::from_millis(10)));
+        if learned == 0 || self.left {
+            return;
         }
+        self.follow_ups = FOLLOW_UPS;
+        if self.timers.state_sync.is_none() {
+            self.timers.state_sync = Some(now + self.follow_up_gap());
+        }
+    }
+
+    fn follow_up_gap(&self) -> Duration {
+        self.cfg.gossip_interval.max(Duration::from_millis(10))
     }
 
     /// One step of the descent: what to send next (if anything) and how
