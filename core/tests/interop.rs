@@ -436,3 +436,71 @@ fn user_broadcasts_and_reliable_messages_cross_byte_for_byte() {
     assert!((1..=4).contains(&copies.0) && (1..=4).contains(&copies.1), "copies delivered: {copies:?}");
     assert_eq!((go_got(&g, &big), rumour_got(reliable)), (1, 1), "reliable messages arrive once");
 }
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[test]
+fn push_pull_user_state_crosses_both_ways() {
+    let Some(bin) = peer_binary() else { return };
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let r = rumour_node("ps-r", b"", &log);
+    let ours: &[u8] = b"rumour local state \x00\xff";
+    let theirs: &[u8] = b"go local state \x01";
+    r.set_local_state(ours).unwrap();
+    let mut g = GoNode::start(&bin, "ps-g", "");
+    g.cmd(json!({"cmd": "state", "data": hex(theirs)}));
+    let rumour_got =
+        || log.lock().unwrap().iter().filter(|e| matches!(e, Event::RemoteState(s) if s == theirs)).count();
+    let go_got = |g: &GoNode| {
+        let h = hex(ours);
+        g.events.lock().unwrap().iter().filter(|e| e["event"] == "remote_state" && e["data"] == h.as_str()).count()
+    };
+    // Go starts the exchange (its join): its state comes in, ours goes back.
+    g.cmd(json!({"cmd": "join", "seeds": [r.addr().to_string()]}));
+    assert!(wait_until(Duration::from_secs(10), || rumour_got() == 1), "Go's LocalState reaches rumour");
+    assert!(wait_until(Duration::from_secs(10), || go_got(&g) == 1), "rumour's reply reaches MergeRemoteState");
+    // Rumour starts one (a join through Go): the same, the other way round.
+    assert_eq!(r.join(&[g.addr.as_str()]), Ok(1));
+    assert!(wait_until(Duration::from_secs(10), || rumour_got() >= 2 && go_got(&g) >= 2), "both ways again");
+}
+
+#[test]
+fn the_replicated_map_converges_among_rumour_nodes_and_go_sees_none_of_it() {
+    let Some(bin) = peer_binary() else { return };
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let r1 = rumour_node("kv-r1", b"", &log);
+    let mut g = GoNode::start(&bin, "kv-g", "");
+    g.cmd(json!({"cmd": "join", "seeds": [r1.addr().to_string()]}));
+    let r2 = rumour_node("kv-r2", b"", &log);
+    // r2 joins through the Go node: it learns r1 from Go's member table.
+    assert_eq!(r2.join(&[g.addr.as_str()]), Ok(1));
+    assert!(
+        wait_until(Duration::from_secs(10), || r1.members().unwrap().len() == 3 && r2.members().unwrap().len() == 3)
+    );
+    for i in 0..100 {
+        let node = if i % 2 == 0 { &r1 } else { &r2 };
+        node.state().put(&format!("k/{i:03}"), format!("value {i}").as_bytes()).unwrap();
+    }
+    r1.state().put_ephemeral("svc/r1", b"up").unwrap();
+    r2.state().put("big", &[9u8; 30_000]).unwrap();
+    let agree = || {
+        let (a, b) = (r1.state().summary().unwrap(), r2.state().summary().unwrap());
+        a.root == b.root && a.live == 102
+    };
+    assert!(wait_until(Duration::from_secs(20), agree), "both rumour replicas hold the same 102 keys");
+    assert_eq!(r2.state().get("k/042").unwrap().map(|e| e.value), Some(b"value 42".to_vec()));
+    // Nothing of the map reached the Go node's delegate.
+    std::thread::sleep(Duration::from_millis(500));
+    let go_events: Vec<Value> = g
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "msg" || e["event"] == "remote_state")
+        .cloned()
+        .collect();
+    assert!(go_events.is_empty(), "Go saw {go_events:?}");
+    assert_eq!(g.members().len(), 3, "and it still lists everyone");
+}

@@ -42,7 +42,10 @@ fn writes_reach_every_node_and_watches_see_only_their_prefix() {
     let ts = nodes[0].state().put("svc/web", b"10.0.0.1:80").expect("write");
     match watch.next_blocking(Duration::from_secs(10)) {
         Some(Event::StateChanged(c)) => {
-            assert_eq!((c.key.as_str(), c.value.as_deref(), c.writer.as_str()), ("svc/web", Some(&b"10.0.0.1:80"[..]), "w0"));
+            assert_eq!(
+                (c.key.as_str(), c.value.as_deref(), c.writer.as_str()),
+                ("svc/web", Some(&b"10.0.0.1:80"[..]), "w0")
+            );
             assert_eq!(c.timestamp, ts);
         }
         other => panic!("expected the svc/ write only, got {other:?}"),
@@ -52,7 +55,9 @@ fn writes_reach_every_node_and_watches_see_only_their_prefix() {
     assert_eq!(listed, ["svc/web"]);
     assert!(nodes[1].state().delete("svc/web").expect("delete").is_some());
     match watch.next_blocking(Duration::from_secs(10)) {
-        Some(Event::StateChanged(c)) => assert_eq!((c.key.as_str(), c.value, c.writer.as_str()), ("svc/web", None, "w1")),
+        Some(Event::StateChanged(c)) => {
+            assert_eq!((c.key.as_str(), c.value, c.writer.as_str()), ("svc/web", None, "w1"))
+        }
         other => panic!("expected the delete, got {other:?}"),
     }
     assert!(wait_until(Duration::from_secs(10), || same_root(&nodes)));

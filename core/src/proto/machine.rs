@@ -105,6 +105,9 @@ pub enum Event {
         /// The bytes.
         payload: Vec<u8>,
     },
+    /// A memberlist peer's push-pull user state (what its delegate's
+    /// `LocalState` returned), from a periodic exchange or a join.
+    RemoteState(Vec<u8>),
     /// A key of the replicated map changed in this node's replica.
     StateChanged(super::kv::StateChange),
     /// The runtime's event queue was full and this many events were dropped
@@ -205,6 +208,14 @@ pub enum CommandError {
     /// The node has left the cluster.
     #[error("this node has left the cluster")]
     Left,
+    /// Push-pull user state above the limit.
+    #[error("local state is {size} bytes; at most {limit} are allowed")]
+    LocalStateTooLarge {
+        /// Its size.
+        size: usize,
+        /// The most allowed.
+        limit: usize,
+    },
 }
 
 /// What the stream a peer opened came to.
@@ -311,6 +322,8 @@ pub struct Proto {
     pub(super) wall: (Instant, u64),
     /// State exchanges still to make after the last one that taught us something.
     pub(super) follow_ups: u8,
+    /// Push-pull user state for memberlist peers.
+    pub(super) local_user_state: Vec<u8>,
     pub(super) seen: Seen,
     pub(super) user_seq: u64,
     pub(super) probe: Option<ActiveProbe>,
@@ -361,6 +374,7 @@ impl Proto {
             kv_boot: 0,
             wall: (now, 0),
             follow_ups: 0,
+            local_user_state: Vec::new(),
             seen: Seen::default(),
             user_seq: 0,
             probe: None,

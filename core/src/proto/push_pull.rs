@@ -7,7 +7,9 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::machine::{Event, MessageKind, PendingStream, Proto, ReplyOutcome, StreamFailure, StreamId, StreamOutcome};
+use super::machine::{
+    CommandError, Event, MessageKind, PendingStream, Proto, ReplyOutcome, StreamFailure, StreamId, StreamOutcome,
+};
 use super::members::MemberState;
 use crate::wire::stream::{self, StreamMessage};
 use crate::wire::{Ack, DecodeError, PushNodeView, MAX_PUSH_STATE_BYTES};
@@ -30,9 +32,10 @@ pub fn push_pull_scale(interval: Duration, n: usize) -> Duration {
 impl Proto {
     /// Our member table as a push-pull message, without layers; encoded
     /// straight from the table, since it can hold tens of thousands. With
-    /// `state`, the user state is our replicated map's summary.
+    /// `state`, the user state is our replicated map's summary; otherwise
+    /// it is what [`Proto::set_local_state`] gave, for memberlist peers.
     fn local_state(&mut self, join: bool, state: bool) -> Vec<u8> {
-        let user_state = if state { self.state_summary_message() } else { Vec::new() };
+        let user_state = if state { self.state_summary_message() } else { self.local_user_state.clone() };
         let nodes = self.members.iter().map(|n| PushNodeView {
             name: &n.member.name,
             addr: n.member.addr,
@@ -88,6 +91,9 @@ impl Proto {
                 // drives any descent.
                 let state = Self::parse_summary(&user_state).is_some();
                 let reply = self.local_state(join, state);
+                if !state && !user_state.is_empty() {
+                    self.emit(Event::RemoteState(user_state));
+                }
                 let reply = Some(self.seal_stream(reply));
                 match self.verify_protocol(&nodes) {
                     Ok(()) => self.merge_state(nodes, now),
@@ -137,8 +143,10 @@ impl Proto {
                         if join {
                             self.schedule_resync(to, now);
                         }
-                        if let Some(summary) = Self::parse_summary(&user_state) {
-                            self.after_push_pull(to, summary, now);
+                        match Self::parse_summary(&user_state) {
+                            Some(summary) => self.after_push_pull(to, summary, now),
+                            None if !user_state.is_empty() => self.emit(Event::RemoteState(user_state)),
+                            None => {}
                         }
                         Ok(())
                     }
@@ -178,6 +186,18 @@ impl Proto {
             return;
         }
         self.timers.resync = Some((now + self.cfg.gossip_interval.max(Duration::from_millis(50)) * 2, seed));
+    }
+
+    /// Sets the user state this node sends in push-pull exchanges with
+    /// memberlist peers (their delegate's `MergeRemoteState` receives it);
+    /// rumour peers share state through the replicated map instead.
+    pub fn set_local_state(&mut self, state: Vec<u8>) -> Result<(), CommandError> {
+        let limit = crate::wire::MAX_PUSH_STATE_BYTES / 2;
+        if state.len() > limit {
+            return Err(CommandError::LocalStateTooLarge { size: state.len(), limit });
+        }
+        self.local_user_state = state;
+        Ok(())
     }
 
     /// A stream we opened failed (connection refused, reset, timed out).

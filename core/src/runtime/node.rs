@@ -289,6 +289,15 @@ impl Node {
         self.call(move |d| d.proto.set_meta(meta, Instant::now()))?.map_err(NodeError::from)
     }
 
+    /// Sets the user state this node sends in push-pull exchanges with Go
+    /// memberlist peers (their delegate's `MergeRemoteState` receives it).
+    /// Theirs arrives as [`Event::RemoteState`]. Rumour peers share state
+    /// through [`Node::state`] instead.
+    pub fn set_local_state(&self, state: &[u8]) -> Result<(), NodeError> {
+        let state = state.to_vec();
+        self.call(move |d| d.proto.set_local_state(state))?.map_err(NodeError::from)
+    }
+
     /// Adds an encryption key this node accepts (see [`crate::wire::Keyring`]
     /// for the rotation order).
     pub fn install_key(&self, key: &[u8]) -> Result<(), NodeError> {

@@ -9,11 +9,13 @@
 //	{"cmd":"members"}  {"cmd":"meta","meta":"..."}
 //	{"cmd":"leave","timeout_ms":2000}  {"cmd":"shutdown"}
 //	{"cmd":"key","op":"install|use|remove","key":"hex"}
+//	{"cmd":"state","data":"hex"} (what LocalState returns from now on)
 //
 // Answers:   {"ok":true,...} or {"ok":false,"error":"..."}, one per command.
 // Events:    {"event":"join|update|leave","name":"...","addr":"ip:port","meta":"..."}
 //
 //	{"event":"msg","data":"hex"} (a user message, broadcast or direct)
+//	{"event":"remote_state","data":"hex","join":true} (MergeRemoteState)
 package main
 
 import (
@@ -60,6 +62,7 @@ func emit(v map[string]interface{}) {
 type peer struct {
 	mu    sync.Mutex
 	meta  []byte
+	state []byte
 	queue *memberlist.TransmitLimitedQueue
 }
 
@@ -84,8 +87,16 @@ func (p *peer) GetBroadcasts(overhead, limit int) [][]byte {
 	}
 	return p.queue.GetBroadcasts(overhead, limit)
 }
-func (p *peer) LocalState(join bool) []byte            { return nil }
-func (p *peer) MergeRemoteState(buf []byte, join bool) {}
+func (p *peer) LocalState(join bool) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.state
+}
+func (p *peer) MergeRemoteState(buf []byte, join bool) {
+	if len(buf) > 0 {
+		emit(map[string]interface{}{"event": "remote_state", "data": hex.EncodeToString(buf), "join": join})
+	}
+}
 
 type events struct{}
 
@@ -174,6 +185,16 @@ func main() {
 				list = append(list, map[string]interface{}{"name": n.Name, "addr": n.Address(), "meta": string(n.Meta)})
 			}
 			emit(map[string]interface{}{"ok": true, "members": list})
+		case "state":
+			data, err := hex.DecodeString(c.Data)
+			if err != nil {
+				fail(err)
+				continue
+			}
+			p.mu.Lock()
+			p.state = data
+			p.mu.Unlock()
+			emit(map[string]interface{}{"ok": true})
 		case "meta":
 			p.mu.Lock()
 			p.meta = []byte(c.Meta)
