@@ -24,6 +24,8 @@
 //! the cluster never see these bytes.
 
 pub(crate) mod codec;
+#[cfg(test)]
+mod fuzz_tests;
 pub(crate) mod sync;
 pub(crate) mod tree;
 
