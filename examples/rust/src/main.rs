@@ -1,7 +1,9 @@
 //! `make demo`: five real nodes on 127.0.0.1 in one process, narrated as
 //! node-0 sees them. They join, one changes its metadata, one broadcasts,
-//! one is killed without leaving (suspected, then failed), one leaves
-//! gracefully, and the killed one restarts under its name and rejoins.
+//! two write to the replicated map (one registers itself with an ephemeral
+//! key), one is killed without leaving (suspected, then failed, and its
+//! registration reaped), one leaves gracefully, and the killed one restarts
+//! under its name, rejoins and registers again.
 //! Every wait is bounded; the whole run takes well under a minute.
 
 use std::time::{Duration, Instant};
@@ -48,6 +50,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Event::Message { from, payload, .. } => {
                 format!("message from {}: {:?}", from.as_deref().unwrap_or("?"), String::from_utf8_lossy(payload))
             }
+            Event::StateChanged(c) => match &c.value {
+                Some(v) => format!("state: {} = {:?} (written by {})", c.key, String::from_utf8_lossy(v), c.writer),
+                None => format!("state: {} deleted (by {})", c.key, c.writer),
+            },
+            Event::RemoteState(s) => format!("push-pull state from a memberlist peer: {} bytes", s.len()),
             Event::EventsLost(n) => format!("{n} events lost"),
         };
         println!("{} node-0 sees  {line}", stamp());
@@ -76,6 +83,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     others[2].as_ref().expect("running").broadcast(b"hello from node-3")?;
     std::thread::sleep(Duration::from_millis(500));
 
+    say("node-3 writes config/feature-x = on; node-4 registers services/cache/node-4 (ephemeral)");
+    others[2].as_ref().expect("running").state().put("config/feature-x", b"on")?;
+    let node4 = others[3].as_ref().expect("running");
+    node4.state().put_ephemeral("services/cache/node-4", node4.addr().to_string().as_bytes())?;
+    let registered = || observer.state().get("services/cache/node-4").ok().flatten().is_some();
+    if !wait(Duration::from_secs(5), registered) {
+        return Err("node-4's registration did not reach node-0 within 5 s".into());
+    }
+
     let killed_at = others[3].as_ref().expect("running").bound_addr();
     say("node-4 is killed without leaving");
     others[3].take().expect("running").shutdown();
@@ -83,6 +99,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !wait(Duration::from_secs(30), gone) {
         return Err("node-4's crash was not detected within 30 s".into());
     }
+    wait(Duration::from_secs(2), || !registered());
 
     say("node-1 leaves gracefully");
     let leaver = others[0].take().expect("running");
@@ -99,10 +116,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !wait(Duration::from_secs(10), back) {
         return Err("node-4 did not come back within 10 s".into());
     }
+    again.state().put_ephemeral("services/cache/node-4", again.addr().to_string().as_bytes())?;
+    wait(Duration::from_secs(5), registered);
     std::thread::sleep(Duration::from_millis(300));
     let members = observer.members()?;
     let names: Vec<String> = members.iter().map(|m| format!("{} (incarnation {})", m.name, m.incarnation)).collect();
     say(&format!("node-0's view now: {}", names.join(", ")));
+    let entries = observer.state().entries("")?;
+    let listed: Vec<String> =
+        entries.iter().map(|e| format!("{}={}", e.key, String::from_utf8_lossy(&e.value))).collect();
+    say(&format!("node-0's replica of the map: {}", listed.join(", ")));
     let stats = observer.stats()?;
     say(&format!(
         "node-0 sent {} packets ({} bytes), received {}, ran {} probes",
