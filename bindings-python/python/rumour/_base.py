@@ -1,0 +1,173 @@
+"""What the asyncio and the blocking node share: the native handle, argument
+checks, and conversions to the typed values."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+from . import _native
+from ._config import Config
+from ._hub import Hub
+from .errors import ClosedError
+from .events import Member, StateEntry
+
+__all__ = ["Base", "Keyring", "Stats", "StateSummary"]
+
+
+def _bytes(value: Any, field: str) -> bytes:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise TypeError(f"{field} must be bytes, not {type(value).__name__}")
+
+
+def _str(value: Any, field: str) -> str:
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"{field} must be str, not {type(value).__name__}")
+
+
+def _seeds(seeds: Union[str, Sequence[str]]) -> List[str]:
+    if isinstance(seeds, str):
+        return [seeds]
+    return [_str(s, "seeds") for s in seeds]
+
+
+def _timeout(value: Optional[float], field: str = "timeout") -> Optional[float]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise TypeError(f"{field} must be a number of seconds >= 0, not {value!r}")
+    return float(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class StateSummary:
+    """Size and agreement figures of this node's replica of the map."""
+
+    live: int
+    tombstones: int
+    bytes: int
+    root: int
+    """Merkle root: two nodes with the same root hold the same map."""
+    horizon: int
+
+
+class Stats(Dict[str, int]):
+    """Counters of the protocol and the runtime (a dict of ints)."""
+
+
+class Keyring:
+    """Encryption keys of a running node, for rotation without downtime:
+    install the new key everywhere, use it everywhere, then remove the old."""
+
+    def __init__(self, base: "Base") -> None:
+        self._base = base
+
+    def install(self, key: bytes) -> None:
+        """Accepts ``key`` (16, 24 or 32 bytes) from now on."""
+        self._base._n().install_key(_bytes(key, "key"))
+
+    def use(self, key: bytes) -> None:
+        """Encrypts with ``key`` (already installed) from now on."""
+        self._base._n().use_key(_bytes(key, "key"))
+
+    def remove(self, key: bytes) -> None:
+        """Stops accepting ``key`` (not the one in use)."""
+        self._base._n().remove_key(_bytes(key, "key"))
+
+
+class Base:
+    def __init__(self, config: Optional[Config] = None, **overrides: Any) -> None:
+        if config is None:
+            config = Config.lan(**overrides)
+        elif overrides:
+            config = config.replace(**overrides)
+        if not isinstance(config, Config):
+            raise TypeError(f"config must be a rumour.Config, not {type(config).__name__}")
+        self.config = config
+        self._hub = Hub()
+        self._native: Optional[_native.NativeNode] = None
+        self._closed = False
+
+    def _n(self) -> _native.NativeNode:
+        if self._native is None:
+            raise ClosedError("the node is closed" if self._closed else "the node is not started; call start()")
+        return self._native
+
+    def _start(self) -> None:
+        if self._native is not None:
+            return
+        if self._closed:
+            raise ClosedError("the node is closed; make a new one")
+        native_config = self.config._to_native()
+        # The seeds are joined by start(), so that a failure is raised.
+        native_config["seeds"] = []
+        self._native = _native.NativeNode.start(native_config, self._hub)
+
+    def _close(self) -> None:
+        native, self._native = self._native, None
+        self._closed = True
+        if native is not None:
+            native.close()
+        self._hub.close()
+
+    @property
+    def name(self) -> str:
+        """This node's name."""
+        return self._n().name
+
+    @property
+    def addr(self) -> str:
+        """The address peers reach this node at, ``"host:port"``."""
+        return self._n().addr
+
+    @property
+    def bound_addr(self) -> str:
+        """The address the sockets are bound to (the real port when 0 was asked)."""
+        return self._n().bound_addr
+
+    @property
+    def local(self) -> Member:
+        """This node as its peers see it."""
+        return Member._from(self._n().local())
+
+    @property
+    def keyring(self) -> Keyring:
+        """Install, use and remove encryption keys at run time."""
+        return Keyring(self)
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` has run."""
+        return self._closed
+
+    def members(self) -> List[Member]:
+        """Members alive or suspect, this node included."""
+        return [Member._from(t) for t in self._n().members()]
+
+    def member(self, name: str) -> Optional[Member]:
+        """One member by name, in any state this node remembers; None if unknown."""
+        t = self._n().member(_str(name, "name"))
+        return None if t is None else Member._from(t)
+
+    def stats(self) -> Stats:
+        """Counters: packets, bytes, probes, refutes, streams, events lost..."""
+        return Stats(self._n().stats())
+
+    def _send_args(self, to: Union[str, Member], data: bytes) -> tuple:
+        name = to.name if isinstance(to, Member) else _str(to, "to")
+        return name, _bytes(data, "data")
+
+    def _summary(self) -> StateSummary:
+        return StateSummary(*self._n().state_summary())
+
+    def _entries(self, prefix: str) -> List[StateEntry]:
+        return [StateEntry._from(t) for t in self._n().state_entries(_str(prefix, "prefix"))]
+
+    def _get(self, key: str) -> Optional[StateEntry]:
+        t = self._n().state_get(_str(key, "key"))
+        return None if t is None else StateEntry._from(t)
+
+    def _put(self, key: str, value: bytes, kind: str, ttl: Optional[float]) -> int:
+        return self._n().state_put(_str(key, "key"), _bytes(value, "value"), kind, ttl)

@@ -1,0 +1,107 @@
+"""The node configuration: frozen, validated when made."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from . import _native
+from .errors import ConfigError
+
+__all__ = ["Config"]
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a node needs. Start from a preset and override fields::
+
+        Config.lan(name="web-1", bind="0.0.0.0:7946", seeds=["10.0.0.2:7946"])
+
+    The presets equal HashiCorp memberlist's ``DefaultLANConfig``,
+    ``DefaultWANConfig`` and ``DefaultLocalConfig``. Durations are in
+    seconds. A bad value raises :class:`rumour.ConfigError` naming the
+    field. ``Config()`` is ``Config.lan()``.
+    """
+
+    name: str = ""
+    """Unique node name; empty for the host name plus a short random suffix."""
+    bind: str = "0.0.0.0:7946"
+    """Address to bind, ``"host:port"``; port 0 picks a free port."""
+    advertise: Optional[str] = None
+    """Address to tell peers, when it differs from the bound one (NAT, containers)."""
+    seeds: List[str] = field(default_factory=list)
+    """Peers to join at start (``"host:port"``, host names allowed)."""
+    keys: List[bytes] = field(default_factory=list)
+    """Encryption keys (16, 24 or 32 bytes); the first encrypts. Empty: none."""
+    label: str = ""
+    """Cluster label; peers with another label are ignored."""
+    meta: bytes = b""
+    """Node metadata, at most 512 bytes."""
+    protocol_version: int = 2
+    tcp_timeout: float = 10.0
+    indirect_checks: int = 3
+    retransmit_mult: int = 4
+    suspicion_mult: int = 4
+    suspicion_max_timeout_mult: int = 6
+    push_pull_interval: float = 30.0
+    probe_interval: float = 1.0
+    probe_timeout: float = 0.5
+    disable_tcp_pings: bool = False
+    awareness_max_multiplier: int = 8
+    gossip_nodes: int = 3
+    gossip_interval: float = 0.2
+    gossip_to_the_dead_time: float = 30.0
+    gossip_verify_incoming: bool = True
+    gossip_verify_outgoing: bool = True
+    enable_compression: bool = True
+    dead_node_reclaim_time: float = 0.0
+    udp_buffer_size: int = 1400
+    broadcast_queue_depth: int = 1024
+    raw_user_messages: bool = False
+    """Send user messages as memberlist does, without rumour's envelope."""
+    state_max_value_bytes: int = 64 * 1024
+    state_max_entries: int = 1_000_000
+    state_max_bytes: int = 256 * 1024 * 1024
+    state_tombstone_grace: float = 3600.0
+    """How long the replicated map keeps a tombstone before collecting it."""
+
+    def __post_init__(self) -> None:
+        # Frozen, so copy the lists: a caller mutating theirs cannot change ours.
+        object.__setattr__(self, "seeds", list(self.seeds))
+        object.__setattr__(self, "keys", [bytes(k) for k in self.keys])
+        if isinstance(self.meta, (bytearray, memoryview)):
+            object.__setattr__(self, "meta", bytes(self.meta))
+        _native.validate_config(self._to_native())
+
+    def _to_native(self) -> Dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def _preset(cls, preset: str, overrides: Dict[str, Any]) -> "Config":
+        values = _native.preset(preset)
+        known = {f.name for f in dataclasses.fields(cls)}
+        for key in overrides:
+            if key not in known:
+                raise ConfigError(f"unknown config field {key!r}", key)
+        values.update(overrides)
+        return cls(**values)
+
+    @classmethod
+    def lan(cls, **overrides: Any) -> "Config":
+        """memberlist's ``DefaultLANConfig``, with ``overrides``."""
+        return cls._preset("lan", overrides)
+
+    @classmethod
+    def wan(cls, **overrides: Any) -> "Config":
+        """memberlist's ``DefaultWANConfig``: slower, more tolerant timings."""
+        return cls._preset("wan", overrides)
+
+    @classmethod
+    def local(cls, **overrides: Any) -> "Config":
+        """memberlist's ``DefaultLocalConfig``: fast timings for loopback."""
+        return cls._preset("local", overrides)
+
+    def replace(self, **changes: Any) -> "Config":
+        """A copy with ``changes`` (validated)."""
+        return dataclasses.replace(self, **changes)

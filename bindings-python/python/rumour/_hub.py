@@ -1,0 +1,198 @@
+"""Fan-out of native events to subscriptions.
+
+The native dispatch thread calls the hub with each event; the hub never
+blocks it and never lets an exception escape. Each subscription has its
+own bounded queue: a consumer that falls behind loses events, counted and
+reported as :class:`EventsLost` ahead of the next event it gets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from typing import AsyncIterator, Iterator, List, Optional
+
+from .events import Event, EventsLost, StateChanged, _event
+
+log = logging.getLogger("rumour")
+
+#: Events a subscription holds before it starts losing them.
+DEPTH = 4096
+
+
+class _Subscription:
+    def __init__(self, hub: "Hub", prefix: Optional[str]) -> None:
+        self._hub = hub
+        self._prefix = prefix
+        self._lost = 0
+        self._closed = False
+
+    def _wants(self, event: Event) -> bool:
+        if self._prefix is None:
+            return True
+        return isinstance(event, StateChanged) and event.key.startswith(self._prefix)
+
+    def offer(self, event: Event) -> None:
+        raise NotImplementedError
+
+    def end(self) -> None:
+        raise NotImplementedError
+
+
+class AsyncEvents(_Subscription):
+    """``async for event in node.events():`` — one subscription, from the
+    moment ``events()`` was called until the node closes or ``aclose()``."""
+
+    def __init__(self, hub: "Hub", prefix: Optional[str]) -> None:
+        super().__init__(hub, prefix)
+        self._loop = asyncio.get_running_loop()
+        self._queue: "asyncio.Queue[Optional[Event]]" = asyncio.Queue()
+
+    def offer(self, event: Event) -> None:
+        if self._wants(event):
+            self._call(self._put, event)
+
+    def _call(self, fn, arg) -> None:  # noqa: ANN001
+        try:
+            self._loop.call_soon_threadsafe(fn, arg)
+        except RuntimeError:
+            # The loop is closed: nobody will read this subscription again.
+            self._hub.remove(self)
+
+    def _put(self, event: Event) -> None:
+        if self._closed:
+            return
+        if self._queue.qsize() >= DEPTH:
+            self._lost += 1
+            return
+        if self._lost:
+            self._queue.put_nowait(EventsLost(self._lost))
+            self._lost = 0
+        self._queue.put_nowait(event)
+
+    def end(self) -> None:
+        self._call(self._finish, None)
+
+    def _finish(self, _: None) -> None:
+        if self._lost:
+            self._queue.put_nowait(EventsLost(self._lost))
+            self._lost = 0
+        self._queue.put_nowait(None)
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self
+
+    async def __anext__(self) -> Event:
+        if self._closed:
+            raise StopAsyncIteration
+        item = await self._queue.get()
+        if item is None:
+            self._closed = True
+            raise StopAsyncIteration
+        return item
+
+    async def aclose(self) -> None:
+        """Stops this subscription."""
+        self._closed = True
+        self._hub.remove(self)
+
+
+class Events(_Subscription):
+    """Blocking iteration over one subscription: ``for event in node.events():``
+    ends when the node closes; :meth:`get` waits with a timeout."""
+
+    def __init__(self, hub: "Hub", prefix: Optional[str]) -> None:
+        super().__init__(hub, prefix)
+        self._queue: "queue.Queue[Optional[Event]]" = queue.Queue()
+        self._lock = threading.Lock()
+
+    def offer(self, event: Event) -> None:
+        if not self._wants(event):
+            return
+        with self._lock:
+            if self._closed:
+                return
+            if self._queue.qsize() >= DEPTH:
+                self._lost += 1
+                return
+            if self._lost:
+                self._queue.put(EventsLost(self._lost))
+                self._lost = 0
+            self._queue.put(event)
+
+    def end(self) -> None:
+        with self._lock:
+            if self._lost:
+                self._queue.put(EventsLost(self._lost))
+                self._lost = 0
+            self._queue.put(None)
+
+    def get(self, timeout: Optional[float] = None) -> Optional[Event]:
+        """The next event; None on timeout or once the node has closed."""
+        if self._closed:
+            return None
+        try:
+            item = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if item is None:
+            self._closed = True
+        return item
+
+    def __iter__(self) -> Iterator[Event]:
+        while True:
+            item = self.get()
+            if item is None:
+                return
+            yield item
+
+    def close(self) -> None:
+        """Stops this subscription."""
+        self._closed = True
+        self._hub.remove(self)
+
+
+class Hub:
+    """Called by the native dispatch thread with each event tuple."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subs: List[_Subscription] = []
+        self._closed = False
+
+    def __call__(self, native_event: tuple) -> None:
+        try:
+            event = _event(native_event)
+        except Exception:  # a newer native module: skip what we cannot read
+            log.exception("rumour: cannot read event %r", native_event)
+            return
+        with self._lock:
+            subs = list(self._subs)
+        for sub in subs:
+            try:
+                sub.offer(event)
+            except Exception:
+                log.exception("rumour: an event subscription failed; it is dropped")
+                self.remove(sub)
+
+    def add(self, sub: _Subscription) -> None:
+        with self._lock:
+            if self._closed:
+                sub.end()
+                return
+            self._subs.append(sub)
+
+    def remove(self, sub: _Subscription) -> None:
+        with self._lock:
+            if sub in self._subs:
+                self._subs.remove(sub)
+
+    def close(self) -> None:
+        """The node closed: every subscription ends after what it holds."""
+        with self._lock:
+            self._closed = True
+            subs, self._subs = self._subs, []
+        for sub in subs:
+            sub.end()

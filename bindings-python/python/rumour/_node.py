@@ -1,0 +1,143 @@
+"""The asyncio node: ``async with rumour.Node(config) as node``."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import Any, Callable, List, Optional, Sequence, TypeVar, Union
+
+from ._base import Base, StateSummary, _bytes, _seeds, _str, _timeout
+from ._config import Config
+from ._hub import AsyncEvents
+from .errors import NodeError
+from .events import Member, StateEntry
+
+__all__ = ["Node", "State"]
+
+T = TypeVar("T")
+
+
+async def _off_loop(fn: Callable[..., T], *args: Any) -> T:
+    """Runs a native call that may wait on the network in a worker thread,
+    so the event loop never blocks (the native side releases the GIL)."""
+    return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args))
+
+
+class State:
+    """The cluster-wide key-value map as this node holds it (``node.state``)."""
+
+    def __init__(self, node: "Node") -> None:
+        self._node = node
+
+    async def put(self, key: str, value: bytes) -> int:
+        """Writes ``key = value`` until deleted; returns the write's timestamp."""
+        return self._node._put(key, value, "until_deleted", None)
+
+    async def put_ephemeral(self, key: str, value: bytes) -> int:
+        """Writes ``key = value`` until deleted or until this node leaves or fails."""
+        return self._node._put(key, value, "ephemeral", None)
+
+    async def put_with_ttl(self, key: str, value: bytes, ttl: float) -> int:
+        """Writes ``key = value`` for ``ttl`` seconds."""
+        return self._node._put(key, value, "ttl", _timeout(ttl, "ttl"))
+
+    async def delete(self, key: str) -> Optional[int]:
+        """Deletes ``key``; returns the delete's timestamp, None if it held no value."""
+        return self._node._n().state_delete(_str(key, "key"))
+
+    def get(self, key: str) -> Optional[StateEntry]:
+        """The value of ``key`` here, if any."""
+        return self._node._get(key)
+
+    def entries(self, prefix: str = "") -> List[StateEntry]:
+        """Live entries whose key starts with ``prefix``, in key order."""
+        return self._node._entries(prefix)
+
+    def summary(self) -> StateSummary:
+        """Size, Merkle root and horizon of this replica."""
+        return self._node._summary()
+
+    def watch(self, prefix: str = "") -> AsyncEvents:
+        """``async for change in node.state.watch("svc/")``: changes to keys
+        under ``prefix`` from now on, as ``StateChanged`` events."""
+        sub = AsyncEvents(self._node._hub, _str(prefix, "prefix"))
+        self._node._hub.add(sub)
+        return sub
+
+
+class Node(Base):
+    """A cluster member on asyncio.
+
+    ``async with Node(config) as node:`` starts it and joins
+    ``config.seeds``; leaving the block leaves the cluster and closes the
+    node. ``start()``, ``join()``, ``leave()`` and ``close()`` do the same
+    steps by hand. The node runs on its own threads; nothing here blocks
+    the event loop.
+    """
+
+    def __init__(self, config: Optional[Config] = None, **overrides: Any) -> None:
+        super().__init__(config, **overrides)
+
+    async def start(self) -> "Node":
+        """Binds the sockets, starts the node and joins ``config.seeds`` (if any)."""
+        self._start()
+        if self.config.seeds:
+            await self.join(self.config.seeds)
+        return self
+
+    async def join(self, seeds: Union[str, Sequence[str]], timeout: Optional[float] = None) -> int:
+        """Joins through ``seeds``; returns how many answered. Raises
+        :class:`rumour.JoinError` when none did."""
+        native, seeds = self._n(), _seeds(seeds)
+        return await asyncio.wait_for(_off_loop(native.join, seeds), _timeout(timeout))
+
+    async def leave(self, timeout: float = 5.0) -> None:
+        """Leaves gracefully: peers see it as left, not failed."""
+        await _off_loop(self._n().leave, _timeout(timeout) or 0.0)
+
+    async def close(self) -> None:
+        """Stops the node after delivering the events already produced.
+        Safe to call twice."""
+        await _off_loop(self._close)
+
+    async def broadcast(self, data: bytes) -> None:
+        """Spreads ``data`` to every member, each delivering it once."""
+        self._n().broadcast(_bytes(data, "data"))
+
+    async def send(self, to: Union[str, Member], data: bytes, reliable: bool = False) -> None:
+        """Sends ``data`` to one member: a packet when it fits, else TCP
+        (always TCP with ``reliable``)."""
+        name, data = self._send_args(to, data)
+        self._n().send(name, data, bool(reliable))
+
+    async def set_meta(self, meta: bytes) -> None:
+        """Replaces this node's metadata (at most 512 bytes) and tells everyone."""
+        self._n().set_meta(_bytes(meta, "meta"))
+
+    async def set_local_state(self, data: bytes) -> None:
+        """Push-pull user state for Go memberlist peers."""
+        self._n().set_local_state(_bytes(data, "data"))
+
+    @property
+    def state(self) -> State:
+        """The replicated key-value map."""
+        return State(self)
+
+    def events(self) -> AsyncEvents:
+        """``async for event in node.events():`` every event from now on;
+        each call is its own subscription (call it inside a running loop)."""
+        sub = AsyncEvents(self._hub, None)
+        self._hub.add(sub)
+        return sub
+
+    async def __aenter__(self) -> "Node":
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            if self._native is not None:
+                await self.leave()
+        except NodeError:
+            pass
+        finally:
+            await self.close()

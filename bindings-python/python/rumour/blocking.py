@@ -1,0 +1,147 @@
+"""The blocking twin of :class:`rumour.Node`, for Flask, Django, Celery and
+scripts: the same API without ``async``; calls that wait on the network take
+``timeout=``.
+
+    with rumour.blocking.Node(rumour.Config.local(name="a", bind="127.0.0.1:0")) as node:
+        node.join(["127.0.0.1:7946"])
+        for event in node.events():
+            print(event)
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from typing import Any, List, Optional, Sequence, Union
+
+from ._base import Base, _bytes, _seeds, _str, _timeout, StateSummary
+from ._config import Config
+from ._hub import Events
+from .errors import NodeError
+from .events import Member, StateEntry
+
+__all__ = ["Node", "State", "Events"]
+
+
+def _bounded(fn, timeout: Optional[float], what: str):  # noqa: ANN001, ANN202
+    """Runs ``fn`` and waits at most ``timeout`` seconds (None: as long as it takes)."""
+    if timeout is None:
+        return fn()
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="rumour-wait")
+    try:
+        return pool.submit(fn).result(timeout=timeout)
+    except concurrent.futures.TimeoutError:
+        raise TimeoutError(f"{what} did not finish within {timeout} s") from None
+    finally:
+        pool.shutdown(wait=False)
+
+
+class State:
+    """The cluster-wide key-value map as this node holds it (``node.state``)."""
+
+    def __init__(self, node: "Node") -> None:
+        self._node = node
+
+    def put(self, key: str, value: bytes) -> int:
+        """Writes ``key = value`` until deleted; returns the write's timestamp."""
+        return self._node._put(key, value, "until_deleted", None)
+
+    def put_ephemeral(self, key: str, value: bytes) -> int:
+        """Writes ``key = value`` until deleted or until this node leaves or fails."""
+        return self._node._put(key, value, "ephemeral", None)
+
+    def put_with_ttl(self, key: str, value: bytes, ttl: float) -> int:
+        """Writes ``key = value`` for ``ttl`` seconds."""
+        return self._node._put(key, value, "ttl", _timeout(ttl, "ttl"))
+
+    def delete(self, key: str) -> Optional[int]:
+        """Deletes ``key``; returns the delete's timestamp, None if it held no value."""
+        return self._node._n().state_delete(_str(key, "key"))
+
+    def get(self, key: str) -> Optional[StateEntry]:
+        """The value of ``key`` here, if any."""
+        return self._node._get(key)
+
+    def entries(self, prefix: str = "") -> List[StateEntry]:
+        """Live entries whose key starts with ``prefix``, in key order."""
+        return self._node._entries(prefix)
+
+    def summary(self) -> StateSummary:
+        """Size, Merkle root and horizon of this replica."""
+        return self._node._summary()
+
+    def watch(self, prefix: str = "") -> Events:
+        """Changes to keys under ``prefix`` from now on, as ``StateChanged`` events."""
+        sub = Events(self._node._hub, _str(prefix, "prefix"))
+        self._node._hub.add(sub)
+        return sub
+
+
+class Node(Base):
+    """A cluster member, blocking API. ``with Node(config) as node:`` starts
+    it and joins ``config.seeds``; leaving the block leaves and closes."""
+
+    def __init__(self, config: Optional[Config] = None, **overrides: Any) -> None:
+        super().__init__(config, **overrides)
+
+    def start(self, timeout: Optional[float] = None) -> "Node":
+        """Binds the sockets, starts the node and joins ``config.seeds`` (if any)."""
+        self._start()
+        if self.config.seeds:
+            self.join(self.config.seeds, timeout=timeout)
+        return self
+
+    def join(self, seeds: Union[str, Sequence[str]], timeout: Optional[float] = None) -> int:
+        """Joins through ``seeds``; returns how many answered. Raises
+        :class:`rumour.JoinError` when none did."""
+        native, seeds = self._n(), _seeds(seeds)
+        return _bounded(lambda: native.join(seeds), _timeout(timeout), "join")
+
+    def leave(self, timeout: float = 5.0) -> None:
+        """Leaves gracefully: peers see it as left, not failed."""
+        self._n().leave(_timeout(timeout) or 0.0)
+
+    def close(self) -> None:
+        """Stops the node after delivering the events already produced.
+        Safe to call twice and from inside an event handler."""
+        self._close()
+
+    def broadcast(self, data: bytes) -> None:
+        """Spreads ``data`` to every member, each delivering it once."""
+        self._n().broadcast(_bytes(data, "data"))
+
+    def send(self, to: Union[str, Member], data: bytes, reliable: bool = False) -> None:
+        """Sends ``data`` to one member: a packet when it fits, else TCP
+        (always TCP with ``reliable``)."""
+        name, data = self._send_args(to, data)
+        self._n().send(name, data, bool(reliable))
+
+    def set_meta(self, meta: bytes) -> None:
+        """Replaces this node's metadata (at most 512 bytes) and tells everyone."""
+        self._n().set_meta(_bytes(meta, "meta"))
+
+    def set_local_state(self, data: bytes) -> None:
+        """Push-pull user state for Go memberlist peers."""
+        self._n().set_local_state(_bytes(data, "data"))
+
+    @property
+    def state(self) -> State:
+        """The replicated key-value map."""
+        return State(self)
+
+    def events(self) -> Events:
+        """Every event from now on; each call is its own subscription."""
+        sub = Events(self._hub, None)
+        self._hub.add(sub)
+        return sub
+
+    def __enter__(self) -> "Node":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._native is not None:
+                self.leave()
+        except NodeError:
+            pass
+        finally:
+            self.close()

@@ -1,0 +1,80 @@
+"""The exceptions rumour raises, rooted at :class:`RumourError`.
+
+Each carries ``field``: the argument or config field at fault, when one is.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+__all__ = [
+    "RumourError",
+    "ConfigError",
+    "StartError",
+    "JoinError",
+    "NodeError",
+    "ClosedError",
+    "ForkError",
+    "TooLargeError",
+    "UnknownMemberError",
+    "LeftError",
+    "KeyringError",
+    "LeaveTimeoutError",
+    "StateError",
+]
+
+
+class RumourError(Exception):
+    """Base of every rumour exception."""
+
+    def __init__(self, message: str, field: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class ConfigError(RumourError, ValueError):
+    """A config field (named in ``field``) cannot work; nothing was started."""
+
+
+class StartError(RumourError, OSError):
+    """The node could not start: the address could not be bound, or no thread."""
+
+
+class JoinError(RumourError):
+    """No seed answered (the message lists each seed and why); the node runs on alone."""
+
+
+class NodeError(RumourError):
+    """A call on a running node was refused; nothing changed."""
+
+
+class ClosedError(NodeError):
+    """The node is closed."""
+
+
+class ForkError(NodeError):
+    """The node was started in another process; its threads did not survive ``fork()``."""
+
+
+class TooLargeError(NodeError, ValueError):
+    """Metadata, a message or state is larger than allowed."""
+
+
+class UnknownMemberError(NodeError, LookupError):
+    """No alive member has that name."""
+
+
+class LeftError(NodeError):
+    """This node has left the cluster."""
+
+
+class KeyringError(NodeError, ValueError):
+    """A keyring change was refused (bad key size, removing the primary key...)."""
+
+
+class LeaveTimeoutError(NodeError, TimeoutError):
+    """``leave()`` could not confirm the news went out in time; the node has left anyway."""
+
+
+class StateError(NodeError, ValueError):
+    """A write to the replicated map was refused (bad key, value too large, map full, zero TTL)."""
