@@ -17,7 +17,7 @@ Blocking code uses :class:`rumour.blocking.Node`, the same API without
 from . import blocking, errors, events
 from ._base import Keyring, StateSummary, Stats
 from ._config import Config
-from ._hub import AsyncEvents, Events
+from ._hub import AsyncEvents, Events, Listener
 from ._node import Node, State
 from .errors import (
     ClosedError,
@@ -67,6 +67,7 @@ __all__ = [
     "KeyringError",
     "LeaveTimeoutError",
     "LeftError",
+    "Listener",
     "Member",
     "MemberFailed",
     "MemberJoined",

@@ -4,7 +4,8 @@ checks, and conversions to the typed values."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, List, Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 from . import _native
 from ._config import Config
@@ -12,7 +13,7 @@ from ._hub import Hub
 from .errors import ClosedError
 from .events import Member, StateEntry
 
-__all__ = ["Base", "Keyring", "Stats", "StateSummary"]
+__all__ = ["Base", "Keyring", "StateSummary", "Stats"]
 
 
 def _bytes(value: Any, field: str) -> bytes:
@@ -27,13 +28,13 @@ def _str(value: Any, field: str) -> str:
     raise TypeError(f"{field} must be str, not {type(value).__name__}")
 
 
-def _seeds(seeds: Union[str, Sequence[str]]) -> List[str]:
+def _seeds(seeds: str | Sequence[str]) -> list[str]:
     if isinstance(seeds, str):
         return [seeds]
     return [_str(s, "seeds") for s in seeds]
 
 
-def _timeout(value: Optional[float], field: str = "timeout") -> Optional[float]:
+def _timeout(value: float | None, field: str = "timeout") -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
@@ -53,7 +54,7 @@ class StateSummary:
     horizon: int
 
 
-class Stats(Dict[str, int]):
+class Stats(dict[str, int]):
     """Counters of the protocol and the runtime (a dict of ints)."""
 
 
@@ -61,7 +62,7 @@ class Keyring:
     """Encryption keys of a running node, for rotation without downtime:
     install the new key everywhere, use it everywhere, then remove the old."""
 
-    def __init__(self, base: "Base") -> None:
+    def __init__(self, base: Base) -> None:
         self._base = base
 
     def install(self, key: bytes) -> None:
@@ -78,7 +79,7 @@ class Keyring:
 
 
 class Base:
-    def __init__(self, config: Optional[Config] = None, **overrides: Any) -> None:
+    def __init__(self, config: Config | None = None, **overrides: Any) -> None:
         if config is None:
             config = Config.lan(**overrides)
         elif overrides:
@@ -87,12 +88,14 @@ class Base:
             raise TypeError(f"config must be a rumour.Config, not {type(config).__name__}")
         self.config = config
         self._hub = Hub()
-        self._native: Optional[_native.NativeNode] = None
+        self._native: _native.NativeNode | None = None
         self._closed = False
 
     def _n(self) -> _native.NativeNode:
         if self._native is None:
-            raise ClosedError("the node is closed" if self._closed else "the node is not started; call start()")
+            raise ClosedError(
+                "the node is closed" if self._closed else "the node is not started; call start()"
+            )
         return self._native
 
     def _start(self) -> None:
@@ -142,11 +145,11 @@ class Base:
         """Whether :meth:`close` has run."""
         return self._closed
 
-    def members(self) -> List[Member]:
+    def members(self) -> list[Member]:
         """Members alive or suspect, this node included."""
         return [Member._from(t) for t in self._n().members()]
 
-    def member(self, name: str) -> Optional[Member]:
+    def member(self, name: str) -> Member | None:
         """One member by name, in any state this node remembers; None if unknown."""
         t = self._n().member(_str(name, "name"))
         return None if t is None else Member._from(t)
@@ -155,19 +158,19 @@ class Base:
         """Counters: packets, bytes, probes, refutes, streams, events lost..."""
         return Stats(self._n().stats())
 
-    def _send_args(self, to: Union[str, Member], data: bytes) -> tuple:
+    def _send_args(self, to: str | Member, data: bytes) -> tuple:
         name = to.name if isinstance(to, Member) else _str(to, "to")
         return name, _bytes(data, "data")
 
     def _summary(self) -> StateSummary:
         return StateSummary(*self._n().state_summary())
 
-    def _entries(self, prefix: str) -> List[StateEntry]:
+    def _entries(self, prefix: str) -> list[StateEntry]:
         return [StateEntry._from(t) for t in self._n().state_entries(_str(prefix, "prefix"))]
 
-    def _get(self, key: str) -> Optional[StateEntry]:
+    def _get(self, key: str) -> StateEntry | None:
         t = self._n().state_get(_str(key, "key"))
         return None if t is None else StateEntry._from(t)
 
-    def _put(self, key: str, value: bytes, kind: str, ttl: Optional[float]) -> int:
+    def _put(self, key: str, value: bytes, kind: str, ttl: float | None) -> int:
         return self._n().state_put(_str(key, "key"), _bytes(value, "value"), kind, ttl)

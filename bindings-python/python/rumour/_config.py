@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from . import _native
 from .errors import ConfigError
@@ -28,11 +28,11 @@ class Config:
     """Unique node name; empty for the host name plus a short random suffix."""
     bind: str = "0.0.0.0:7946"
     """Address to bind, ``"host:port"``; port 0 picks a free port."""
-    advertise: Optional[str] = None
+    advertise: str | None = None
     """Address to tell peers, when it differs from the bound one (NAT, containers)."""
-    seeds: List[str] = field(default_factory=list)
+    seeds: list[str] = field(default_factory=list)
     """Peers to join at start (``"host:port"``, host names allowed)."""
-    keys: List[bytes] = field(default_factory=list)
+    keys: list[bytes] = field(default_factory=list)
     """Encryption keys (16, 24 or 32 bytes); the first encrypts. Empty: none."""
     label: str = ""
     """Cluster label; peers with another label are ignored."""
@@ -74,11 +74,11 @@ class Config:
             object.__setattr__(self, "meta", bytes(self.meta))
         _native.validate_config(self._to_native())
 
-    def _to_native(self) -> Dict[str, Any]:
+    def _to_native(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     @classmethod
-    def _preset(cls, preset: str, overrides: Dict[str, Any]) -> "Config":
+    def _preset(cls, preset: str, overrides: dict[str, Any]) -> Config:
         values = _native.preset(preset)
         known = {f.name for f in dataclasses.fields(cls)}
         for key in overrides:
@@ -88,20 +88,20 @@ class Config:
         return cls(**values)
 
     @classmethod
-    def lan(cls, **overrides: Any) -> "Config":
+    def lan(cls, **overrides: Any) -> Config:
         """memberlist's ``DefaultLANConfig``, with ``overrides``."""
         return cls._preset("lan", overrides)
 
     @classmethod
-    def wan(cls, **overrides: Any) -> "Config":
+    def wan(cls, **overrides: Any) -> Config:
         """memberlist's ``DefaultWANConfig``: slower, more tolerant timings."""
         return cls._preset("wan", overrides)
 
     @classmethod
-    def local(cls, **overrides: Any) -> "Config":
+    def local(cls, **overrides: Any) -> Config:
         """memberlist's ``DefaultLocalConfig``: fast timings for loopback."""
         return cls._preset("local", overrides)
 
-    def replace(self, **changes: Any) -> "Config":
+    def replace(self, **changes: Any) -> Config:
         """A copy with ``changes`` (validated)."""
         return dataclasses.replace(self, **changes)

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import queue
 import threading
-from typing import AsyncIterator, Iterator, List, Optional
+from collections.abc import AsyncIterator, Iterator
 
 from .events import Event, EventsLost, StateChanged, _event
 
@@ -23,7 +23,7 @@ DEPTH = 4096
 
 
 class _Subscription:
-    def __init__(self, hub: "Hub", prefix: Optional[str]) -> None:
+    def __init__(self, hub: Hub, prefix: str | None) -> None:
         self._hub = hub
         self._prefix = prefix
         self._lost = 0
@@ -45,16 +45,16 @@ class AsyncEvents(_Subscription):
     """``async for event in node.events():`` — one subscription, from the
     moment ``events()`` was called until the node closes or ``aclose()``."""
 
-    def __init__(self, hub: "Hub", prefix: Optional[str]) -> None:
+    def __init__(self, hub: Hub, prefix: str | None) -> None:
         super().__init__(hub, prefix)
         self._loop = asyncio.get_running_loop()
-        self._queue: "asyncio.Queue[Optional[Event]]" = asyncio.Queue()
+        self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
 
     def offer(self, event: Event) -> None:
         if self._wants(event):
             self._call(self._put, event)
 
-    def _call(self, fn, arg) -> None:  # noqa: ANN001
+    def _call(self, fn, arg) -> None:
         try:
             self._loop.call_soon_threadsafe(fn, arg)
         except RuntimeError:
@@ -87,6 +87,10 @@ class AsyncEvents(_Subscription):
     async def __anext__(self) -> Event:
         if self._closed:
             raise StopAsyncIteration
+        if self._lost and self._queue.empty():
+            # Caught up: report what overflowed now rather than after the next event.
+            lost, self._lost = self._lost, 0
+            return EventsLost(lost)
         item = await self._queue.get()
         if item is None:
             self._closed = True
@@ -103,9 +107,9 @@ class Events(_Subscription):
     """Blocking iteration over one subscription: ``for event in node.events():``
     ends when the node closes; :meth:`get` waits with a timeout."""
 
-    def __init__(self, hub: "Hub", prefix: Optional[str]) -> None:
+    def __init__(self, hub: Hub, prefix: str | None) -> None:
         super().__init__(hub, prefix)
-        self._queue: "queue.Queue[Optional[Event]]" = queue.Queue()
+        self._queue: queue.Queue[Event | None] = queue.Queue()
         self._lock = threading.Lock()
 
     def offer(self, event: Event) -> None:
@@ -129,10 +133,15 @@ class Events(_Subscription):
                 self._lost = 0
             self._queue.put(None)
 
-    def get(self, timeout: Optional[float] = None) -> Optional[Event]:
+    def get(self, timeout: float | None = None) -> Event | None:
         """The next event; None on timeout or once the node has closed."""
         if self._closed:
             return None
+        with self._lock:
+            if self._lost and self._queue.empty():
+                # Caught up: report what overflowed now rather than after the next event.
+                lost, self._lost = self._lost, 0
+                return EventsLost(lost)
         try:
             item = self._queue.get(timeout=timeout)
         except queue.Empty:
@@ -154,12 +163,51 @@ class Events(_Subscription):
         self._hub.remove(self)
 
 
+class Listener(_Subscription):
+    """A callback called with every event. On a blocking node it runs on
+    the node's dispatch thread; on an asyncio node, on the event loop. An
+    exception it raises is logged to ``logging.getLogger("rumour")`` and
+    the node goes on. :meth:`remove` stops it."""
+
+    def __init__(self, hub: Hub, callback, loop: asyncio.AbstractEventLoop | None) -> None:
+        super().__init__(hub, None)
+        self._callback = callback
+        self._loop = loop
+
+    def offer(self, event: Event) -> None:
+        if self._closed:
+            return
+        if self._loop is None:
+            self._run(event)
+            return
+        try:
+            self._loop.call_soon_threadsafe(self._run, event)
+        except RuntimeError:
+            self._hub.remove(self)
+
+    def _run(self, event: Event) -> None:
+        if self._closed:
+            return
+        try:
+            self._callback(event)
+        except Exception:
+            log.exception("rumour: an event callback raised; the node goes on")
+
+    def end(self) -> None:
+        self._closed = True
+
+    def remove(self) -> None:
+        """No more calls."""
+        self._closed = True
+        self._hub.remove(self)
+
+
 class Hub:
     """Called by the native dispatch thread with each event tuple."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._subs: List[_Subscription] = []
+        self._subs: list[_Subscription] = []
         self._closed = False
 
     def __call__(self, native_event: tuple) -> None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from typing import Any, Callable, List, Optional, Sequence, TypeVar, Union
+from collections.abc import Sequence
+from typing import Any, Callable, TypeVar
+
+from typing_extensions import Self
 
 from ._base import Base, StateSummary, _bytes, _seeds, _str, _timeout
 from ._config import Config
-from ._hub import AsyncEvents
+from ._hub import AsyncEvents, Listener
 from .errors import NodeError
-from .events import Member, StateEntry
+from .events import Event, Member, StateEntry
 
 __all__ = ["Node", "State"]
 
@@ -26,7 +29,7 @@ async def _off_loop(fn: Callable[..., T], *args: Any) -> T:
 class State:
     """The cluster-wide key-value map as this node holds it (``node.state``)."""
 
-    def __init__(self, node: "Node") -> None:
+    def __init__(self, node: Node) -> None:
         self._node = node
 
     async def put(self, key: str, value: bytes) -> int:
@@ -41,15 +44,15 @@ class State:
         """Writes ``key = value`` for ``ttl`` seconds."""
         return self._node._put(key, value, "ttl", _timeout(ttl, "ttl"))
 
-    async def delete(self, key: str) -> Optional[int]:
+    async def delete(self, key: str) -> int | None:
         """Deletes ``key``; returns the delete's timestamp, None if it held no value."""
         return self._node._n().state_delete(_str(key, "key"))
 
-    def get(self, key: str) -> Optional[StateEntry]:
+    def get(self, key: str) -> StateEntry | None:
         """The value of ``key`` here, if any."""
         return self._node._get(key)
 
-    def entries(self, prefix: str = "") -> List[StateEntry]:
+    def entries(self, prefix: str = "") -> list[StateEntry]:
         """Live entries whose key starts with ``prefix``, in key order."""
         return self._node._entries(prefix)
 
@@ -75,17 +78,17 @@ class Node(Base):
     the event loop.
     """
 
-    def __init__(self, config: Optional[Config] = None, **overrides: Any) -> None:
+    def __init__(self, config: Config | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
 
-    async def start(self) -> "Node":
+    async def start(self) -> Node:
         """Binds the sockets, starts the node and joins ``config.seeds`` (if any)."""
         self._start()
         if self.config.seeds:
             await self.join(self.config.seeds)
         return self
 
-    async def join(self, seeds: Union[str, Sequence[str]], timeout: Optional[float] = None) -> int:
+    async def join(self, seeds: str | Sequence[str], timeout: float | None = None) -> int:
         """Joins through ``seeds``; returns how many answered. Raises
         :class:`rumour.JoinError` when none did."""
         native, seeds = self._n(), _seeds(seeds)
@@ -104,7 +107,7 @@ class Node(Base):
         """Spreads ``data`` to every member, each delivering it once."""
         self._n().broadcast(_bytes(data, "data"))
 
-    async def send(self, to: Union[str, Member], data: bytes, reliable: bool = False) -> None:
+    async def send(self, to: str | Member, data: bytes, reliable: bool = False) -> None:
         """Sends ``data`` to one member: a packet when it fits, else TCP
         (always TCP with ``reliable``)."""
         name, data = self._send_args(to, data)
@@ -123,6 +126,13 @@ class Node(Base):
         """The replicated key-value map."""
         return State(self)
 
+    def on_event(self, callback: Callable[[Event], None]) -> Listener:
+        """Calls ``callback(event)`` on this event loop for every event from
+        now on. Exceptions are logged and the node goes on."""
+        listener = Listener(self._hub, callback, asyncio.get_running_loop())
+        self._hub.add(listener)
+        return listener
+
     def events(self) -> AsyncEvents:
         """``async for event in node.events():`` every event from now on;
         each call is its own subscription (call it inside a running loop)."""
@@ -130,7 +140,7 @@ class Node(Base):
         self._hub.add(sub)
         return sub
 
-    async def __aenter__(self) -> "Node":
+    async def __aenter__(self) -> Self:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:

@@ -11,18 +11,21 @@ scripts: the same API without ``async``; calls that wait on the network take
 from __future__ import annotations
 
 import concurrent.futures
-from typing import Any, List, Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Any, Callable
 
-from ._base import Base, _bytes, _seeds, _str, _timeout, StateSummary
+from typing_extensions import Self
+
+from ._base import Base, StateSummary, _bytes, _seeds, _str, _timeout
 from ._config import Config
-from ._hub import Events
+from ._hub import Events, Listener
 from .errors import NodeError
-from .events import Member, StateEntry
+from .events import Event, Member, StateEntry
 
-__all__ = ["Node", "State", "Events"]
+__all__ = ["Events", "Node", "State"]
 
 
-def _bounded(fn, timeout: Optional[float], what: str):  # noqa: ANN001, ANN202
+def _bounded(fn, timeout: float | None, what: str):
     """Runs ``fn`` and waits at most ``timeout`` seconds (None: as long as it takes)."""
     if timeout is None:
         return fn()
@@ -38,7 +41,7 @@ def _bounded(fn, timeout: Optional[float], what: str):  # noqa: ANN001, ANN202
 class State:
     """The cluster-wide key-value map as this node holds it (``node.state``)."""
 
-    def __init__(self, node: "Node") -> None:
+    def __init__(self, node: Node) -> None:
         self._node = node
 
     def put(self, key: str, value: bytes) -> int:
@@ -53,15 +56,15 @@ class State:
         """Writes ``key = value`` for ``ttl`` seconds."""
         return self._node._put(key, value, "ttl", _timeout(ttl, "ttl"))
 
-    def delete(self, key: str) -> Optional[int]:
+    def delete(self, key: str) -> int | None:
         """Deletes ``key``; returns the delete's timestamp, None if it held no value."""
         return self._node._n().state_delete(_str(key, "key"))
 
-    def get(self, key: str) -> Optional[StateEntry]:
+    def get(self, key: str) -> StateEntry | None:
         """The value of ``key`` here, if any."""
         return self._node._get(key)
 
-    def entries(self, prefix: str = "") -> List[StateEntry]:
+    def entries(self, prefix: str = "") -> list[StateEntry]:
         """Live entries whose key starts with ``prefix``, in key order."""
         return self._node._entries(prefix)
 
@@ -80,17 +83,17 @@ class Node(Base):
     """A cluster member, blocking API. ``with Node(config) as node:`` starts
     it and joins ``config.seeds``; leaving the block leaves and closes."""
 
-    def __init__(self, config: Optional[Config] = None, **overrides: Any) -> None:
+    def __init__(self, config: Config | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
 
-    def start(self, timeout: Optional[float] = None) -> "Node":
+    def start(self, timeout: float | None = None) -> Node:
         """Binds the sockets, starts the node and joins ``config.seeds`` (if any)."""
         self._start()
         if self.config.seeds:
             self.join(self.config.seeds, timeout=timeout)
         return self
 
-    def join(self, seeds: Union[str, Sequence[str]], timeout: Optional[float] = None) -> int:
+    def join(self, seeds: str | Sequence[str], timeout: float | None = None) -> int:
         """Joins through ``seeds``; returns how many answered. Raises
         :class:`rumour.JoinError` when none did."""
         native, seeds = self._n(), _seeds(seeds)
@@ -109,7 +112,7 @@ class Node(Base):
         """Spreads ``data`` to every member, each delivering it once."""
         self._n().broadcast(_bytes(data, "data"))
 
-    def send(self, to: Union[str, Member], data: bytes, reliable: bool = False) -> None:
+    def send(self, to: str | Member, data: bytes, reliable: bool = False) -> None:
         """Sends ``data`` to one member: a packet when it fits, else TCP
         (always TCP with ``reliable``)."""
         name, data = self._send_args(to, data)
@@ -128,13 +131,21 @@ class Node(Base):
         """The replicated key-value map."""
         return State(self)
 
+    def on_event(self, callback: Callable[[Event], None]) -> Listener:
+        """Calls ``callback(event)`` for every event from now on, on the
+        node's dispatch thread (one at a time). Exceptions are logged and
+        the node goes on; ``close()`` may be called from inside it."""
+        listener = Listener(self._hub, callback, None)
+        self._hub.add(listener)
+        return listener
+
     def events(self) -> Events:
         """Every event from now on; each call is its own subscription."""
         sub = Events(self._hub, None)
         self._hub.add(sub)
         return sub
 
-    def __enter__(self) -> "Node":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -5,29 +5,27 @@ Each carries ``field``: the argument or config field at fault, when one is.
 
 from __future__ import annotations
 
-from typing import Optional
-
 __all__ = [
-    "RumourError",
-    "ConfigError",
-    "StartError",
-    "JoinError",
-    "NodeError",
     "ClosedError",
+    "ConfigError",
     "ForkError",
-    "TooLargeError",
-    "UnknownMemberError",
-    "LeftError",
+    "JoinError",
     "KeyringError",
     "LeaveTimeoutError",
+    "LeftError",
+    "NodeError",
+    "RumourError",
+    "StartError",
     "StateError",
+    "TooLargeError",
+    "UnknownMemberError",
 ]
 
 
 class RumourError(Exception):
     """Base of every rumour exception."""
 
-    def __init__(self, message: str, field: Optional[str] = None) -> None:
+    def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
 

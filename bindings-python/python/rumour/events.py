@@ -11,22 +11,22 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Union
 
 __all__ = [
-    "MemberState",
-    "Member",
-    "MemberJoined",
-    "MemberUpdated",
-    "MemberSuspect",
-    "MemberRecovered",
-    "MemberFailed",
-    "MemberLeft",
-    "Message",
-    "StateChanged",
-    "RemoteState",
-    "EventsLost",
     "Event",
+    "EventsLost",
+    "Member",
+    "MemberFailed",
+    "MemberJoined",
+    "MemberLeft",
+    "MemberRecovered",
+    "MemberState",
+    "MemberSuspect",
+    "MemberUpdated",
+    "Message",
+    "RemoteState",
+    "StateChanged",
     "StateEntry",
 ]
 
@@ -51,7 +51,7 @@ class Member:
     meta: bytes
 
     @classmethod
-    def _from(cls, t: tuple) -> "Member":
+    def _from(cls, t: tuple) -> Member:
         name, addr, state, incarnation, meta = t
         return cls(name, addr, MemberState(state), incarnation, meta)
 
@@ -103,7 +103,7 @@ class Message:
     """A user message. ``kind`` is ``"broadcast"``, ``"direct"`` or ``"plain"``
     (a Go memberlist peer's, which carries no sender)."""
 
-    sender: Optional[str]
+    sender: str | None
     kind: str
     data: bytes
 
@@ -113,7 +113,7 @@ class StateChanged:
     """A key of the replicated map changed here; ``value`` is None when deleted."""
 
     key: str
-    value: Optional[bytes]
+    value: bytes | None
     writer: str
     timestamp: int
 
@@ -155,10 +155,10 @@ class StateEntry:
     writer: str
     timestamp: int
     ephemeral: bool
-    expires_unix_ms: Optional[int]
+    expires_unix_ms: int | None
 
     @classmethod
-    def _from(cls, t: tuple) -> "StateEntry":
+    def _from(cls, t: tuple) -> StateEntry:
         return cls(*t)
 
 
