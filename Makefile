@@ -1,7 +1,7 @@
 # rumour: `make demo` runs the demo, `make test` every test, `make bench` the benchmarks.
 CARGO ?= cargo
 
-.PHONY: demo demo-sim test lint interop bench bench-memberlist golden fuzz
+.PHONY: demo demo-sim test lint interop python-test python-lint bench bench-memberlist golden fuzz
 
 # Five real nodes on loopback, narrated: joins, metadata, a broadcast, a
 # crash, a leave, a restart. Finishes by itself in well under a minute.
@@ -17,6 +17,15 @@ demo-sim:
 test: lint
 	$(CARGO) test --workspace --lib --tests --examples
 	$(CARGO) test --workspace --doc
+	$(MAKE) python-test
+
+# The Python binding: a venv at .venv (made by bindings-python/setup-venv.sh
+# with maturin, pytest, mypy, ruff, numpy, pandas), the binding built into
+# it, then ruff and pytest (stubs checked by stubtest, the package by mypy).
+python-test:
+	sh bindings-python/setup-venv.sh
+	cd bindings-python && ../.venv/bin/ruff check python tests && ../.venv/bin/ruff format --check python tests
+	cd bindings-python && ../.venv/bin/python -m pytest -q tests
 
 # rumour and HashiCorp's Go memberlist in one cluster (also part of `test`);
 # tests/interop/build.sh installs Go and memberlist from Debian when root.

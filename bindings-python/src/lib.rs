@@ -237,6 +237,13 @@ fn event_tuple<'py>(py: Python<'py>, e: &Event) -> PyResult<Bound<'py, PyTuple>>
     }
 }
 
+/// A replica's summary as Python sees it: `(live, tombstones, bytes, root, horizon)`.
+pub(crate) type SummaryTuple = (usize, usize, usize, u64, u64);
+
+pub(crate) fn summary_tuple(s: rumour::proto::StateSummary) -> SummaryTuple {
+    (s.live, s.tombstones, s.bytes, s.root, s.horizon.0)
+}
+
 /// `(key, value, writer, timestamp, ephemeral, expires_unix_ms)`.
 fn entry_tuple<'py>(py: Python<'py>, e: &rumour::StateEntry) -> PyResult<Bound<'py, PyTuple>> {
     (&e.key, PyBytes::new(py, &e.value), &e.writer, e.timestamp.0, e.ephemeral, e.expires_unix_ms).into_pyobject(py)
@@ -470,11 +477,10 @@ impl NativeNode {
     }
 
     /// `(live, tombstones, bytes, root, horizon)`.
-    fn state_summary(&self, py: Python<'_>) -> PyResult<(usize, usize, usize, u64, u64)> {
+    fn state_summary(&self, py: Python<'_>) -> PyResult<SummaryTuple> {
         let node = self.check(py)?;
         let state = node.state();
-        let s = py.detach(|| state.summary()).map_err(|e| node_error(py, e))?;
-        Ok((s.live, s.tombstones, s.bytes, s.root, s.horizon.0))
+        py.detach(|| state.summary()).map(summary_tuple).map_err(|e| node_error(py, e))
     }
 }
 

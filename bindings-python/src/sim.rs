@@ -11,7 +11,7 @@ use pyo3::types::PyDict;
 use rumour::proto::Lifetime;
 use rumour::sim::{Latency, Sim, SimConfig, SlowNode};
 
-use crate::{config_error, config_from, entry_tuple, raise, state_name};
+use crate::{config_error, config_from, entry_tuple, raise, state_name, summary_tuple, SummaryTuple};
 
 /// A simulated cluster (see `rumour.sim.Sim`). Single-threaded: use it
 /// from the thread that made it.
@@ -293,12 +293,9 @@ impl NativeSim {
     }
 
     /// A running node's map summary: `(live, tombstones, bytes, root, horizon)`.
-    fn state_summary(&self, i: usize) -> PyResult<Option<(usize, usize, usize, u64, u64)>> {
+    fn state_summary(&self, i: usize) -> PyResult<Option<SummaryTuple>> {
         let i = self.index(i)?;
-        Ok(self.sim.node(i).map(|p| {
-            let s = p.state_summary();
-            (s.live, s.tombstones, s.bytes, s.root, s.horizon.0)
-        }))
+        Ok(self.sim.node(i).map(|p| summary_tuple(p.state_summary())))
     }
 
     /// Node `i`'s protocol counters (None when crashed).

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import config
-
 import rumour
+
+from conftest import config
 
 
 async def first(events: rumour.AsyncEvents, kind: type, limit: float = 10.0):

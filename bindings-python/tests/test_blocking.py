@@ -6,10 +6,10 @@ import threading
 import time
 
 import pytest
-from conftest import config, wait_until
-
 import rumour
 from rumour import blocking
+
+from conftest import config, wait_until
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def test_every_event_kind_arrives_typed_and_frozen(trio) -> None:
 
 
 def test_a_crash_is_suspected_then_failed(trio) -> None:
-    a, b, c = trio
+    a, _, c = trio
     events = a.events()
     c.close()  # no leave: a crash as far as the others know
     got: list = []

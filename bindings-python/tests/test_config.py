@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-
 import rumour
 
 
 def test_presets_match_memberlist_and_are_frozen() -> None:
     lan, wan, local = rumour.Config.lan(), rumour.Config.wan(), rumour.Config.local()
-    assert (lan.probe_interval, lan.probe_timeout, lan.suspicion_mult, lan.gossip_interval) == (1.0, 0.5, 4, 0.2)
+    lan_timings = (lan.probe_interval, lan.probe_timeout, lan.suspicion_mult, lan.gossip_interval)
+    assert lan_timings == (1.0, 0.5, 4, 0.2)
     assert (wan.probe_interval, wan.probe_timeout, wan.suspicion_mult, wan.gossip_nodes) == (5.0, 3.0, 6, 4)
     assert (local.probe_timeout, local.retransmit_mult, local.push_pull_interval) == (0.2, 2, 15.0)
     assert rumour.Config() == lan

@@ -126,9 +126,12 @@ def test_a_node_made_after_fork_works_and_one_used_across_it_raises() -> None:
 
 def test_nodes_in_three_processes_form_one_cluster() -> None:
     seed = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent("""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import sys, time
-            sys.path.insert(0, %r)
+            sys.path.insert(0, {HERE!r})
             from conftest import config, wait_until
             from rumour import blocking
             n = blocking.Node(config("proc-0")).start()
@@ -137,7 +140,8 @@ def test_nodes_in_three_processes_form_one_cluster() -> None:
             print("seed sees", len(n.members()), flush=True)
             time.sleep(1)
             n.close()
-        """ % HERE)],
+        """),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -145,7 +149,10 @@ def test_nodes_in_three_processes_form_one_cluster() -> None:
         addr = seed.stdout.readline().strip()
         joiners = [
             subprocess.Popen(
-                [sys.executable, "-c", textwrap.dedent(f"""
+                [
+                    sys.executable,
+                    "-c",
+                    textwrap.dedent(f"""
                     import sys, time
                     sys.path.insert(0, {HERE!r})
                     from conftest import config, wait_until
@@ -154,7 +161,8 @@ def test_nodes_in_three_processes_form_one_cluster() -> None:
                     assert wait_until(lambda: len(n.members()) == 3, limit=30)
                     time.sleep(2)
                     n.close()
-                """)],
+                """),
+                ],
             )
             for i in (1, 2)
         ]

@@ -7,8 +7,6 @@ import functools
 from collections.abc import Sequence
 from typing import Any, Callable, TypeVar
 
-from typing_extensions import Self
-
 from ._base import Base, StateSummary, _bytes, _seeds, _str, _timeout
 from ._config import Config
 from ._hub import AsyncEvents, Listener
@@ -140,7 +138,7 @@ class Node(Base):
         self._hub.add(sub)
         return sub
 
-    async def __aenter__(self) -> Self:
+    async def __aenter__(self) -> Node:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:

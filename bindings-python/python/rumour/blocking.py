@@ -14,8 +14,6 @@ import concurrent.futures
 from collections.abc import Sequence
 from typing import Any, Callable
 
-from typing_extensions import Self
-
 from ._base import Base, StateSummary, _bytes, _seeds, _str, _timeout
 from ._config import Config
 from ._hub import Events, Listener
@@ -145,7 +143,7 @@ class Node(Base):
         self._hub.add(sub)
         return sub
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> Node:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

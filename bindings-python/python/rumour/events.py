@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Union
 
@@ -162,7 +163,7 @@ class StateEntry:
         return cls(*t)
 
 
-_MEMBER_EVENTS = {
+_MEMBER_EVENTS: dict[str, Callable[[Member], Event]] = {
     "joined": MemberJoined,
     "updated": MemberUpdated,
     "suspect": MemberSuspect,

@@ -201,7 +201,7 @@ class Sim:
     def detections_frame(self, names: Sequence[str]) -> Any:
         """Detections of several crashed nodes as a pandas DataFrame
         (columns: crashed, observer, seconds)."""
-        import pandas as pd
+        import pandas as pd  # type: ignore[import-untyped]
 
         rows = [(name, o, s) for name in names for o, s in self.detections(name)]
         return pd.DataFrame(rows, columns=["crashed", "observer", "seconds"])
