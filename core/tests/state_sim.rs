@@ -179,7 +179,7 @@ fn ttl_keys_expire_everywhere() {
 
 #[test]
 fn bad_writes_get_typed_errors_and_change_nothing() {
-    let state = StateConfig { max_value_bytes: 100, max_entries: 3, max_bytes: 250, ..StateConfig::default() };
+    let state = StateConfig { max_value_bytes: 100, max_entries: 3, max_bytes: 270, ..StateConfig::default() };
     let mut sim = cluster(3, 9, state);
     assert_eq!(sim.put(0, "", b"v", Lifetime::UntilDeleted), Err(StateError::EmptyKey));
     let long = "k".repeat(MAX_KEY_BYTES + 1);
@@ -197,7 +197,7 @@ fn bad_writes_get_typed_errors_and_change_nothing() {
     assert_eq!(sim.put(0, "d", b"v", Lifetime::UntilDeleted), Err(StateError::TooManyEntries { limit: 3 }));
     assert_eq!(
         sim.put(0, "a", &[1; 100], Lifetime::UntilDeleted),
-        Err(StateError::TooManyBytes { would_be: 263, limit: 250 })
+        Err(StateError::TooManyBytes { would_be: 281, limit: 270 })
     );
     assert_eq!(sim.node(0).expect("running").state_entries("").len(), 3);
     sim.leave(2);

@@ -284,6 +284,8 @@ pub(super) enum PendingStream {
     StateSync {
         to: SocketAddr,
         hops: u8,
+        /// Some step so far left something out for lack of room.
+        partial: bool,
     },
 }
 

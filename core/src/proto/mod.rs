@@ -28,8 +28,8 @@ mod tests;
 pub use broadcast_queue::retransmit_limit;
 pub use config::{Config, ConfigError, Experiment, ProbeSelection};
 pub use kv::{
-    Lifetime, StateChange, StateConfig, StateEntry, StateError, StateSummary, Timestamp, MAX_KEY_BYTES,
-    STATE_DELEGATE_VERSION,
+    Lifetime, StateChange, StateConfig, StateEntry, StateError, StateSummary, Timestamp, MAX_CLOCK_AHEAD,
+    MAX_KEY_BYTES, MAX_TTL, STATE_DELEGATE_VERSION,
 };
 pub use machine::{
     CommandError, Event, MessageKind, Proto, ProtoStats, ReplyOutcome, StreamFailure, StreamId, StreamOutcome,

@@ -162,12 +162,16 @@ impl Proto {
                 }
                 Ok(())
             }
-            (PendingStream::StateSync { to, hops }, StreamMessage::User(bytes)) => match super::user::decode(&bytes) {
-                Some(super::user::Envelope::Sync { payload }) if self.handle_sync_reply(to, hops, payload, now) => {
-                    Ok(())
+            (PendingStream::StateSync { to, hops, partial }, StreamMessage::User(bytes)) => {
+                match super::user::decode(&bytes) {
+                    Some(super::user::Envelope::Sync { payload })
+                        if self.handle_sync_reply(to, hops, partial, payload, now) =>
+                    {
+                        Ok(())
+                    }
+                    _ => Err(StreamFailure::UnexpectedReply),
                 }
-                _ => Err(StreamFailure::UnexpectedReply),
-            },
+            }
             (_, StreamMessage::Err(text)) => Err(StreamFailure::Remote(text)),
             _ => Err(StreamFailure::UnexpectedReply),
         };

@@ -42,12 +42,14 @@ pub(crate) enum SyncMsg {
     /// The sender's digests at `level` of the children of each listed
     /// parent (at `level - 1`).
     Nodes { horizon: u64, level: u8, groups: Vec<(u32, [u64; FANOUT])> },
-    /// The sender's entries in each listed leaf.
-    Leaves { horizon: u64, leaves: Vec<(u32, Vec<Summary>)> },
+    /// The sender's entries in each listed leaf; `more` when the budget
+    /// left differing leaves out.
+    Leaves { horizon: u64, more: bool, leaves: Vec<(u32, Vec<Summary>)> },
     /// Entries for the receiver to merge; key hashes the sender wants back;
     /// key hashes the receiver holds, the sender lacks and are behind the
-    /// sender's horizon (the receiver drops them).
-    Entries { horizon: u64, entries: Vec<(Arc<str>, Entry)>, want: Vec<u64>, stale: Vec<u64> },
+    /// sender's horizon (the receiver drops them); `more` when the budget
+    /// left entries out.
+    Entries { horizon: u64, more: bool, entries: Vec<(Arc<str>, Entry)>, want: Vec<u64>, stale: Vec<u64> },
     /// Nothing differs any more.
     Done,
 }
@@ -100,6 +102,14 @@ impl<'a> Cursor<'a> {
 
     pub(crate) fn u8(&mut self, what: &'static str) -> Result<u8, BadState> {
         Ok(self.take(1, what)?[0])
+    }
+
+    fn flag(&mut self, what: &'static str) -> Result<bool, BadState> {
+        match self.u8(what)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(BadState(what)),
+        }
     }
 
     fn u16(&mut self, what: &'static str) -> Result<u16, BadState> {
@@ -159,6 +169,11 @@ impl<'a> Cursor<'a> {
 const MIN_ENTRY: usize = 2 + 2 + 8 + 1;
 
 impl SyncMsg {
+    /// Whether the sender left something out for lack of room.
+    pub(crate) fn more(&self) -> bool {
+        matches!(self, SyncMsg::Leaves { more: true, .. } | SyncMsg::Entries { more: true, .. })
+    }
+
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         match self {
             SyncMsg::Nodes { horizon, level, groups } => {
@@ -173,9 +188,10 @@ impl SyncMsg {
                     }
                 }
             }
-            SyncMsg::Leaves { horizon, leaves } => {
+            SyncMsg::Leaves { horizon, more, leaves } => {
                 out.push(TAG_LEAVES);
                 out.extend_from_slice(&horizon.to_be_bytes());
+                out.push(u8::from(*more));
                 out.extend_from_slice(&(leaves.len() as u32).to_be_bytes());
                 for (leaf, summaries) in leaves {
                     out.extend_from_slice(&leaf.to_be_bytes());
@@ -187,9 +203,10 @@ impl SyncMsg {
                     }
                 }
             }
-            SyncMsg::Entries { horizon, entries, want, stale } => {
+            SyncMsg::Entries { horizon, more, entries, want, stale } => {
                 out.push(TAG_ENTRIES);
                 out.extend_from_slice(&horizon.to_be_bytes());
+                out.push(u8::from(*more));
                 out.extend_from_slice(&(entries.len() as u32).to_be_bytes());
                 for (key, e) in entries {
                     encode_entry(out, key, e);
@@ -225,6 +242,7 @@ impl SyncMsg {
             }
             TAG_LEAVES => {
                 let horizon = c.u64("horizon")?;
+                let more = c.flag("more")?;
                 let n = c.count(8, "leaves")?;
                 let mut leaves = Vec::with_capacity(n);
                 for _ in 0..n {
@@ -240,10 +258,11 @@ impl SyncMsg {
                     }
                     leaves.push((leaf, summaries));
                 }
-                SyncMsg::Leaves { horizon, leaves }
+                SyncMsg::Leaves { horizon, more, leaves }
             }
             TAG_ENTRIES => {
                 let horizon = c.u64("horizon")?;
+                let more = c.flag("more")?;
                 let n = c.count(MIN_ENTRY, "entries")?;
                 let mut entries = Vec::with_capacity(n);
                 for _ in 0..n {
@@ -258,7 +277,7 @@ impl SyncMsg {
                     }
                 }
                 let [want, stale] = lists;
-                SyncMsg::Entries { horizon, entries, want, stale }
+                SyncMsg::Entries { horizon, more, entries, want, stale }
             }
             TAG_DONE => SyncMsg::Done,
             _ => return Err(BadState("sync tag")),
@@ -284,10 +303,12 @@ mod tests {
             SyncMsg::Nodes { horizon: 7, level: 2, groups: vec![(3, [9; FANOUT]), (15, [1; FANOUT])] },
             SyncMsg::Leaves {
                 horizon: 0,
+                more: true,
                 leaves: vec![(65535, vec![Summary { key_hash: 1, ts: 2, digest: 3 }]), (0, vec![])],
             },
             SyncMsg::Entries {
                 horizon: u64::MAX,
+                more: false,
                 entries: vec![
                     entry("a", Some(b"x"), 0, 0),
                     entry("b", None, FLAG_REAPED, 0),
@@ -312,6 +333,7 @@ mod tests {
     fn forged_counts_and_flags_are_refused_without_allocating() {
         let mut buf = vec![TAG_ENTRIES];
         buf.extend_from_slice(&0u64.to_be_bytes());
+        buf.push(0);
         buf.extend_from_slice(&u32::MAX.to_be_bytes());
         assert_eq!(SyncMsg::decode(&buf), Err(BadState("entries")));
         let (k, e) = entry("k", Some(b"v"), 0, 0);

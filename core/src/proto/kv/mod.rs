@@ -25,7 +25,7 @@
 
 pub(crate) mod codec;
 #[cfg(test)]
-mod fuzz_tests;
+mod hostile_tests;
 pub(crate) mod sync;
 pub(crate) mod tree;
 
@@ -44,6 +44,16 @@ pub const STATE_DELEGATE_VERSION: u8 = 1;
 
 /// Longest key, in bytes.
 pub const MAX_KEY_BYTES: usize = 256;
+
+/// Longest TTL: ten years. Expiry times from peers beyond their write by
+/// more than this are refused, so a forged one cannot pin a tombstone forever.
+pub const MAX_TTL: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// How far ahead of this node's wall clock a peer's timestamp may be. A
+/// write from further in the future is refused (and counted): accepting it
+/// would drag every node's clock forward and make the key impossible to
+/// overwrite until that time.
+pub const MAX_CLOCK_AHEAD: Duration = Duration::from_secs(600);
 
 /// A hybrid logical clock reading: milliseconds since the Unix epoch in the
 /// high 48 bits, a counter in the low 16 that orders writes within one
@@ -71,7 +81,7 @@ pub struct StateConfig {
     pub max_value_bytes: usize,
     /// Most entries, tombstones included. Default 1,000,000.
     pub max_entries: usize,
-    /// Most bytes of keys and values together. Default 256 MiB.
+    /// Most bytes of keys, values and writer names together. Default 256 MiB.
     pub max_bytes: usize,
     /// How long a tombstone is kept before it is collected. A node away
     /// for longer resynchronises from its peers, losing the writes it made
@@ -176,6 +186,14 @@ pub enum StateError {
     /// A TTL of zero.
     #[error("ttl must be positive")]
     ZeroTtl,
+    /// A TTL above [`MAX_TTL`].
+    #[error("ttl {ttl:?} is longer than the {limit:?} allowed")]
+    TtlTooLong {
+        /// The TTL asked for.
+        ttl: Duration,
+        /// The most allowed.
+        limit: Duration,
+    },
     /// The node has left the cluster.
     #[error("this node has left the cluster")]
     Left,
@@ -247,13 +265,21 @@ impl Entry {
     }
 
     /// The tombstone this entry becomes when its TTL runs out: same
-    /// timestamp and writer, so every node that expires it agrees.
+    /// timestamp and writer, so every node that expires it agrees (and the
+    /// tombstone wins the tie).
     pub(crate) fn expired(&self, key: &str) -> Entry {
         Entry::new(key, None, self.ts, self.writer.clone(), 0, self.expires_ms)
     }
 
+    /// The tombstone an ephemeral entry becomes when its owner is gone:
+    /// same timestamp and writer, so every reaper writes the same one and a
+    /// later write by anyone else still wins over it.
+    pub(crate) fn reaped(&self, key: &str) -> Entry {
+        Entry::new(key, None, self.ts, self.writer.clone(), codec::FLAG_REAPED, 0)
+    }
+
     fn bytes(&self, key: &str) -> usize {
-        key.len() + self.value.as_ref().map_or(0, Vec::len)
+        key.len() + self.writer.len() + self.value.as_ref().map_or(0, Vec::len)
     }
 
     pub(crate) fn public(&self, key: &str) -> StateEntry {
@@ -322,6 +348,11 @@ pub(crate) struct Replica {
     live: usize,
     /// Timestamp of the newest collected tombstone.
     pub(crate) horizon: u64,
+    /// Wall time (Unix ms) this replica last finished an exchange that left
+    /// it holding everything its peer held; none yet for a new node.
+    pub(crate) synced_ms: Option<u64>,
+    /// Below the oldest remote write this replica refused (over its bounds).
+    refused_floor: u64,
     /// The hybrid logical clock.
     clock: u64,
 }
@@ -339,8 +370,27 @@ impl Replica {
             bytes: 0,
             live: 0,
             horizon: 0,
+            synced_ms: None,
+            refused_floor: u64::MAX,
             clock: 0,
         }
+    }
+
+    /// The horizon this replica may vouch for: an entry at or below it
+    /// that this replica lacks was deleted. Only a replica that has been
+    /// complete can say so: a new node still copying the map, or one away
+    /// from its peers, lacks entries it never saw, so it vouches only up to
+    /// its last complete exchange less the grace period (and below any
+    /// write it refused).
+    pub(crate) fn vouched_horizon(&self) -> u64 {
+        let Some(synced) = self.synced_ms else { return 0 };
+        let since = synced.saturating_sub(self.cfg.tombstone_grace.as_millis() as u64) << 16;
+        self.horizon.min(since).min(self.refused_floor)
+    }
+
+    /// A remote write with timestamp `ts` was refused: stop vouching for it.
+    pub(crate) fn refused(&mut self, ts: u64) {
+        self.refused_floor = self.refused_floor.min(ts.saturating_sub(1));
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<&Entry> {
@@ -364,7 +414,7 @@ impl Replica {
     /// timestamp this node has issued or seen.
     pub(crate) fn tick(&mut self, wall_ms: u64) -> u64 {
         let physical = wall_ms << 16;
-        self.clock = if physical > self.clock { physical } else { self.clock + 1 };
+        self.clock = if physical > self.clock { physical } else { self.clock.saturating_add(1) };
         self.clock
     }
 
@@ -561,6 +611,9 @@ mod tests {
         let t2 = r.tick(1000);
         let t3 = r.tick(999);
         assert!(t1 < t2 && t2 < t3);
+        r.observe(u64::MAX);
+        assert_eq!(r.tick(1), u64::MAX, "saturates instead of wrapping or panicking");
+        let mut r = Replica::new(StateConfig::default());
         r.observe(5000 << 16);
         assert!(r.tick(1001) > 5000 << 16);
         assert_eq!(Timestamp(t1).unix_ms(), 1000);
@@ -572,10 +625,10 @@ mod tests {
         let mut r = Replica::new(cfg);
         r.replace(Arc::from("a"), live("a", b"1", 1000 << 16, "n"));
         r.replace(Arc::from("b"), live("b", b"22", 1000 << 16, "n"));
-        assert_eq!(r.summary().bytes, 5);
+        assert_eq!(r.summary().bytes, 7, "keys, values and writer names");
         let root_ab = r.root();
         r.replace(Arc::from("a"), Entry::new("a", None, 1001 << 16, Arc::from("n"), 0, 0));
-        assert_eq!((r.summary().live, r.summary().tombstones, r.summary().bytes), (1, 1, 4));
+        assert_eq!((r.summary().live, r.summary().tombstones, r.summary().bytes), (1, 1, 6));
         assert_ne!(r.root(), root_ab);
         assert_eq!(r.next_due(), Some(1101));
         r.collect(1100);
@@ -592,11 +645,11 @@ mod tests {
 
     #[test]
     fn bounds_are_enforced() {
-        let cfg = StateConfig { max_value_bytes: 4, max_entries: 2, max_bytes: 7, ..StateConfig::default() };
+        let cfg = StateConfig { max_value_bytes: 4, max_entries: 2, max_bytes: 9, ..StateConfig::default() };
         let mut r = Replica::new(cfg);
         assert_eq!(r.fits("k", &live("k", b"12345", 1, "n")), Err(StateError::ValueTooLarge { len: 5, limit: 4 }));
         r.replace(Arc::from("a"), live("a", b"123", 1, "n"));
-        assert_eq!(r.fits("b", &live("b", b"1234", 1, "n")), Err(StateError::TooManyBytes { would_be: 9, limit: 7 }));
+        assert_eq!(r.fits("b", &live("b", b"1234", 1, "n")), Err(StateError::TooManyBytes { would_be: 11, limit: 9 }));
         r.replace(Arc::from("b"), live("b", b"1", 1, "n"));
         assert_eq!(r.fits("c", &live("c", b"", 1, "n")), Err(StateError::TooManyEntries { limit: 2 }));
         assert_eq!(r.fits("a", &live("a", b"12", 2, "n")), Ok(()), "replacing an existing key is no new entry");

@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use super::codec::{self, Cursor, SyncMsg};
 use super::tree::{width, FANOUT, LEAF_LEVEL};
 use super::{
-    visible_change, Entry, Lifetime, StateEntry, StateError, StateSummary, Timestamp, MAX_KEY_BYTES,
-    STATE_DELEGATE_VERSION,
+    visible_change, Entry, Lifetime, StateEntry, StateError, StateSummary, Timestamp, MAX_CLOCK_AHEAD, MAX_KEY_BYTES,
+    MAX_TTL, STATE_DELEGATE_VERSION,
 };
 use crate::proto::machine::{Event, PendingStream, Proto};
 use crate::proto::members::{Member, MemberState};
@@ -40,6 +40,8 @@ const SYNC_BUDGET: usize = 4 * 1024 * 1024;
 const FOLLOW_UPS: u8 = 3;
 /// Most streams in one descent (it needs at most six).
 pub(crate) const MAX_SYNC_HOPS: u8 = 8;
+/// Longest writer name accepted from a peer (the longest node name).
+const MAX_WRITER_BYTES: usize = 1020;
 
 /// Whether `m` is a rumour node that takes state.
 pub(crate) fn speaks_state(m: &Member) -> bool {
@@ -87,6 +89,7 @@ impl Proto {
             Lifetime::UntilDeleted => (0, 0),
             Lifetime::Ephemeral => (codec::FLAG_EPHEMERAL, 0),
             Lifetime::Ttl(ttl) if ttl.is_zero() => return Err(StateError::ZeroTtl),
+            Lifetime::Ttl(ttl) if ttl > MAX_TTL => return Err(StateError::TtlTooLong { ttl, limit: MAX_TTL }),
             Lifetime::Ttl(ttl) => (0, wall.saturating_add(ttl.as_millis().max(1) as u64)),
         };
         let probe = Entry::new(key, Some(value.to_vec()), 0, Arc::from(self.name.as_str()), flags, expires_ms);
@@ -175,25 +178,37 @@ impl Proto {
             self.stats.decode_errors += 1;
             return;
         }
-        if self.merge_entry(key.clone(), entry.clone(), now) {
-            // News to us: pass it on, as rumour mongering does.
-            self.spread(&key, &entry);
+        if self.merge_entry(key.clone(), entry, now) {
+            // News to us: pass on what we now hold, as rumour mongering does.
+            if let Some(stored) = self.kv.get(&key).cloned() {
+                self.spread(&key, &stored);
+            }
         }
     }
 
-    /// Merges a peer's version of `key`; true when it replaced ours.
+    /// Merges a peer's version of `key`; true when it replaced ours with
+    /// the peer's (and so is worth passing on).
     pub(crate) fn merge_entry(&mut self, key: Arc<str>, incoming: Entry, now: Instant) -> bool {
-        if key.is_empty() || key.len() > MAX_KEY_BYTES {
+        let wall = self.wall_ms(now);
+        let ahead = (incoming.ts >> 16).saturating_sub(wall) > MAX_CLOCK_AHEAD.as_millis() as u64;
+        let ttl_ok = incoming.expires_ms == 0
+            || incoming.expires_ms.saturating_sub(incoming.ts >> 16) <= MAX_TTL.as_millis() as u64;
+        if key.is_empty() || key.len() > MAX_KEY_BYTES || incoming.writer.len() > MAX_WRITER_BYTES || ahead || !ttl_ok {
+            tracing::debug!(target: "rumour::state", key = %key, ahead, "remote write refused: bad key, writer, time or ttl");
             self.stats.state_rejected += 1;
             return false;
         }
-        let wall = self.wall_ms(now);
         self.kv.observe(incoming.ts);
-        let incoming = if incoming.is_live() && incoming.expires_ms != 0 && incoming.expires_ms <= wall {
+        let mut incoming = if incoming.is_live() && incoming.expires_ms != 0 && incoming.expires_ms <= wall {
             incoming.expired(&key)
         } else {
             incoming
         };
+        if incoming.is_live() && incoming.is_ephemeral() && self.owner_gone(&incoming) {
+            // Its owner is gone (or it is from our own previous life): keep
+            // it deleted, as every node that saw the owner go has it.
+            incoming = incoming.reaped(&key);
+        }
         let key = self.kv.key(&key).unwrap_or(key);
         match self.kv.get(&key) {
             Some(mine) if !incoming.wins_over(mine) => return false,
@@ -211,23 +226,15 @@ impl Proto {
                 }
             }
             // Unknown key: a peer's tombstone we would already have
-            // forgotten, or anything behind our horizon, is old news.
-            None if incoming.ts <= self.kv.horizon || self.kv.past_grace(&incoming, wall) => return false,
+            // forgotten, or anything behind the horizon we vouch for, is old news.
+            None if incoming.ts <= self.kv.vouched_horizon() || self.kv.past_grace(&incoming, wall) => return false,
             None => {}
         }
         if let Err(e) = self.kv.fits(&key, &incoming) {
             tracing::debug!(target: "rumour::state", key = %key, error = %e, "remote write refused");
             self.stats.state_rejected += 1;
+            self.kv.refused(incoming.ts);
             return false;
-        }
-        if incoming.is_live() && incoming.is_ephemeral() && self.owner_gone(&incoming) {
-            // Its owner is gone (or it is from our own previous life): it
-            // must not come back. Delete it with a write of our own.
-            let ts = self.kv.tick(wall);
-            let reaped = Entry::new(&key, None, ts, Arc::from(self.name.as_str()), codec::FLAG_REAPED, 0);
-            let had = self.kv.get(&key).is_some_and(Entry::is_live);
-            self.write_local(&key, reaped);
-            return had;
         }
         let old = self.kv.replace(key.clone(), incoming.clone());
         if let Some(change) = visible_change(&key, old.as_ref(), Some(&incoming)) {
@@ -245,17 +252,17 @@ impl Proto {
         self.members.get(&e.writer).is_some_and(|n| n.member.state.is_gone())
     }
 
-    /// `owner` left or failed: delete its ephemeral keys.
-    pub(crate) fn reap_ephemeral(&mut self, owner: &str, now: Instant) {
-        let keys = self.kv.owned_by(owner);
-        if keys.is_empty() || self.left {
-            return;
-        }
-        let wall = self.wall_ms(now);
-        for key in keys {
-            let ts = self.kv.tick(wall);
-            let reaped = Entry::new(&key, None, ts, Arc::from(self.name.as_str()), codec::FLAG_REAPED, 0);
-            self.write_local(&key, reaped);
+    /// `owner` left or failed: delete its ephemeral keys. Every node does
+    /// this when it learns of it, writing the same tombstones (same
+    /// timestamp and writer as the entries), so nothing needs spreading.
+    pub(crate) fn reap_ephemeral(&mut self, owner: &str, _now: Instant) {
+        for key in self.kv.owned_by(owner) {
+            let Some(live) = self.kv.get(&key) else { continue };
+            let reaped = live.reaped(&key);
+            let old = self.kv.replace(key.clone(), reaped.clone());
+            if let Some(change) = visible_change(&key, old.as_ref(), Some(&reaped)) {
+                self.emit(Event::StateChanged(change));
+            }
         }
     }
 
@@ -301,7 +308,7 @@ impl Proto {
     pub(crate) fn state_summary_message(&mut self) -> Vec<u8> {
         let groups = vec![(0, self.kv.children(1, 0).expect("level 1 exists"))];
         let mut body = Vec::with_capacity(4 + 8 + 1 + 4 + 4 + 8 * FANOUT);
-        SyncMsg::Nodes { horizon: self.kv.horizon, level: 1, groups }.encode(&mut body);
+        SyncMsg::Nodes { horizon: self.kv.vouched_horizon(), level: 1, groups }.encode(&mut body);
         let msg = crate::proto::user::encode_state(&self.name, true, &body);
         self.stats.state_sync_bytes += msg.len() as u64 - 1;
         msg[1..].to_vec()
@@ -324,11 +331,15 @@ impl Proto {
     }
 
     /// The push-pull we started came back with the peer's summary: descend
-    /// where it differs from ours.
+    /// where it differs from ours (equal summaries: we hold what it holds).
     pub(crate) fn after_push_pull(&mut self, to: SocketAddr, summary: SyncMsg, now: Instant) {
         let (next, _) = self.sync_step(summary, now);
-        if let Some(next) = next {
-            self.send_sync(to, next, 1);
+        match next {
+            Some(next) => {
+                let partial = next.more();
+                self.send_sync(to, next, 1, partial);
+            }
+            None => self.kv.synced_ms = Some(self.wall_ms(now)),
         }
     }
 
@@ -342,17 +353,20 @@ impl Proto {
         if let Some(&i) = picked.first() {
             let to = self.members.at(i).member.addr;
             let groups = vec![(0, self.kv.children(1, 0).expect("level 1 exists"))];
-            self.send_sync(to, SyncMsg::Nodes { horizon: self.kv.horizon, level: 1, groups }, 1);
+            let summary = SyncMsg::Nodes { horizon: self.kv.vouched_horizon(), level: 1, groups };
+            self.send_sync(to, summary, 1, false);
         }
     }
 
-    fn send_sync(&mut self, to: SocketAddr, msg: SyncMsg, hops: u8) {
+    /// Sends one descent step; `partial` records that some step of this
+    /// descent left something out, so its end is not a complete exchange.
+    fn send_sync(&mut self, to: SocketAddr, msg: SyncMsg, hops: u8, partial: bool) {
         let mut body = Vec::new();
         msg.encode(&mut body);
         let env = crate::proto::user::encode_state(&self.name, true, &body);
         self.stats.state_sync_bytes += env.len() as u64 - 1;
         let plain = StreamMessage::User(env[1..].to_vec()).encode_plain();
-        self.open_stream(to, plain, PendingStream::StateSync { to, hops }, true);
+        self.open_stream(to, plain, PendingStream::StateSync { to, hops, partial }, true);
     }
 
     /// A descent step a peer sent us: answer it (the reply to write back).
@@ -376,15 +390,31 @@ impl Proto {
     }
 
     /// The reply to a descent step we sent: take the next step, if any.
-    pub(crate) fn handle_sync_reply(&mut self, to: SocketAddr, hops: u8, payload: &[u8], now: Instant) -> bool {
+    /// A descent that ends with nothing left out leaves this replica holding
+    /// everything the peer held: it may vouch for its horizon from then.
+    pub(crate) fn handle_sync_reply(
+        &mut self,
+        to: SocketAddr,
+        hops: u8,
+        partial: bool,
+        payload: &[u8],
+        now: Instant,
+    ) -> bool {
         let Ok(msg) = SyncMsg::decode(payload) else {
             self.stats.decode_errors += 1;
             return false;
         };
+        let partial = partial || msg.more();
         let (next, learned) = self.sync_step(msg, now);
         self.note_learned(learned, now);
-        if let Some(next) = next.filter(|_| hops < MAX_SYNC_HOPS) {
-            self.send_sync(to, next, hops + 1);
+        match next {
+            Some(next) if hops < MAX_SYNC_HOPS => {
+                let partial = partial || next.more();
+                self.send_sync(to, next, hops + 1, partial);
+            }
+            Some(_) => {}
+            None if !partial => self.kv.synced_ms = Some(self.wall_ms(now)),
+            None => {}
         }
         true
     }
@@ -409,7 +439,7 @@ impl Proto {
     /// One step of the descent: what to send next (if anything) and how
     /// many entries we took from the peer.
     pub(crate) fn sync_step(&mut self, msg: SyncMsg, now: Instant) -> (Option<SyncMsg>, usize) {
-        let horizon = self.kv.horizon;
+        let horizon = self.kv.vouched_horizon();
         match msg {
             SyncMsg::Nodes { level, groups, .. } => {
                 if level == 0 || level > LEAF_LEVEL {
@@ -424,6 +454,9 @@ impl Proto {
                         }
                     }
                 }
+                // A peer repeating a parent must not multiply our answer.
+                differing.sort_unstable();
+                differing.dedup();
                 if differing.is_empty() {
                     return (None, 0);
                 }
@@ -436,6 +469,7 @@ impl Proto {
                 }
                 let mut used = 0;
                 let mut leaves = Vec::new();
+                let total = differing.len();
                 for leaf in differing {
                     let s = self.kv.leaf_summaries(leaf);
                     used += 8 + 24 * s.len();
@@ -444,11 +478,13 @@ impl Proto {
                         break;
                     }
                 }
-                (Some(SyncMsg::Leaves { horizon, leaves }), 0)
+                let more = leaves.len() < total;
+                (Some(SyncMsg::Leaves { horizon, more, leaves }), 0)
             }
-            SyncMsg::Leaves { horizon: theirs_h, leaves } => {
+            SyncMsg::Leaves { horizon: theirs_h, leaves, .. } => {
                 let (mut send, mut want, mut stale, mut drop) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
                 let mut used = 0;
+                let mut more = false;
                 for (leaf, summaries) in leaves {
                     if leaf as usize >= width(LEAF_LEVEL) {
                         continue;
@@ -475,6 +511,8 @@ impl Proto {
                         if offer && used <= SYNC_BUDGET {
                             used += key.len() + e.value.as_ref().map_or(0, Vec::len) + e.writer.len() + 32;
                             send.push((key.clone(), e.clone()));
+                        } else if offer {
+                            more = true;
                         }
                     }
                     for (h, s) in theirs {
@@ -491,9 +529,9 @@ impl Proto {
                 if send.is_empty() && want.is_empty() && stale.is_empty() {
                     return (None, 0);
                 }
-                (Some(SyncMsg::Entries { horizon, entries: send, want, stale }), 0)
+                (Some(SyncMsg::Entries { horizon, more, entries: send, want, stale }), 0)
             }
-            SyncMsg::Entries { horizon: theirs_h, entries, want, stale } => {
+            SyncMsg::Entries { horizon: theirs_h, entries, want, stale, .. } => {
                 let mut learned = 0;
                 for (key, e) in entries {
                     learned += usize::from(self.merge_entry(key, e, now));
@@ -510,17 +548,20 @@ impl Proto {
                 }
                 let mut used = 0;
                 let mut send = Vec::new();
+                let mut more = false;
                 for h in want {
+                    if used > SYNC_BUDGET {
+                        more = true;
+                        break;
+                    }
                     for key in self.kv.keys_with_hash(h) {
                         let Some(e) = self.kv.get(&key) else { continue };
                         used += key.len() + e.value.as_ref().map_or(0, Vec::len) + e.writer.len() + 32;
                         send.push((key, e.clone()));
                     }
-                    if used > SYNC_BUDGET {
-                        break;
-                    }
                 }
-                (Some(SyncMsg::Entries { horizon, entries: send, want: Vec::new(), stale: Vec::new() }), learned)
+                let reply = SyncMsg::Entries { horizon, more, entries: send, want: Vec::new(), stale: Vec::new() };
+                (Some(reply), learned)
             }
             SyncMsg::Done => (None, 0),
         }
