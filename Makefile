@@ -24,7 +24,7 @@ test: lint
 # it, then ruff and pytest (stubs checked by stubtest, the package by mypy).
 python-test:
 	sh bindings-python/setup-venv.sh
-	cd bindings-python && ../.venv/bin/ruff check python tests && ../.venv/bin/ruff format --check python tests
+	cd bindings-python && ../.venv/bin/ruff check python tests ../examples/python && ../.venv/bin/ruff format --check python tests ../examples/python
 	cd bindings-python && ../.venv/bin/python -m pytest -q tests
 
 # rumour and HashiCorp's Go memberlist in one cluster (also part of `test`);

@@ -20,7 +20,7 @@ def run(*args: str) -> str:
 def test_quickstart_three_processes_find_each_other() -> None:
     out = run("quickstart.py", "--three")
     for name in "abc":
-        assert f"{name}: members at the end: a, b, c" in out, out
+        assert f"{name}: members after 2 s: a, b, c" in out, out
     assert "says 'hello from" in out
 
 

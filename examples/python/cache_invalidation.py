@@ -33,7 +33,9 @@ class CachedNode:
 
 async def main() -> None:
     nodes = [
-        await rumour.Node(rumour.Config.local(name=f"cache-{i}", bind="127.0.0.1:0", retransmit_mult=4)).start()
+        await rumour.Node(
+            rumour.Config.local(name=f"cache-{i}", bind="127.0.0.1:0", retransmit_mult=4)
+        ).start()
         for i in range(4)
     ]
     for n in nodes[1:]:

@@ -10,7 +10,8 @@ or one command that starts all three and stops them after a few seconds:
 
     python examples/python/quickstart.py --three
 
-Each node prints what it sees: who joined, who left or failed, messages.
+Each node prints what it sees: who joined, who left or failed, messages,
+and the member list two seconds in.
 ``--for SECONDS`` makes a node leave by itself (the default runs until Ctrl-C).
 """
 
@@ -18,14 +19,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import subprocess
 import sys
-from typing import Optional
+import time
 
 import rumour
 
 
-async def run(name: str, port: int, seed: Optional[str], seconds: Optional[float]) -> None:
+async def run(name: str, port: int, seed: str | None, seconds: float | None) -> None:
     config = rumour.Config.local(name=name, bind=f"127.0.0.1:{port}", seeds=[seed] if seed else [])
     async with rumour.Node(config) as node:
         print(f"{name}: listening on {node.addr}", flush=True)
@@ -40,11 +42,15 @@ async def run(name: str, port: int, seed: Optional[str], seconds: Optional[float
 
         task = asyncio.create_task(narrate())
         try:
-            await asyncio.sleep(seconds if seconds is not None else float("inf"))
+            await asyncio.sleep(2)
+            names = sorted(m.name for m in node.members())
+            print(f"{name}: members after 2 s: {', '.join(names)}", flush=True)
+            if seconds is not None:
+                await asyncio.sleep(max(0.0, seconds - 2))
+            else:
+                await asyncio.Event().wait()
         finally:
             task.cancel()
-            names = sorted(m.name for m in node.members())
-            print(f"{name}: members at the end: {', '.join(names)}", flush=True)
 
 
 def three() -> int:
@@ -52,6 +58,14 @@ def three() -> int:
     me = [sys.executable, __file__]
     seed = "127.0.0.1:7946"
     procs = [subprocess.Popen([*me, "--name", "a", "--port", "7946", "--for", "4"])]
+    # b and c join through a: wait until it accepts connections.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", 7946), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
     procs += [
         subprocess.Popen([*me, "--name", n, "--port", str(p), "--seed", seed, "--for", "3"])
         for n, p in (("b", 7947), ("c", 7948))
@@ -60,7 +74,9 @@ def three() -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--name", default="a")
     parser.add_argument("--port", type=int, default=7946)
     parser.add_argument("--seed", help="host:port of a node to join")

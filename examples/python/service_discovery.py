@@ -18,7 +18,9 @@ from rumour import blocking
 
 
 def config(name: str, meta: dict) -> rumour.Config:
-    return rumour.Config.local(name=name, bind="127.0.0.1:0", retransmit_mult=4, meta=json.dumps(meta).encode())
+    return rumour.Config.local(
+        name=name, bind="127.0.0.1:0", retransmit_mult=4, meta=json.dumps(meta).encode()
+    )
 
 
 def directory(node: blocking.Node, role: str) -> list[str]:
@@ -31,7 +33,7 @@ def directory(node: blocking.Node, role: str) -> list[str]:
     return sorted(found)
 
 
-def wait_for(predicate, limit: float = 10.0) -> None:  # noqa: ANN001
+def wait_for(predicate, limit: float = 10.0) -> None:
     end = time.monotonic() + limit
     while not predicate() and time.monotonic() < end:
         time.sleep(0.05)
