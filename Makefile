@@ -20,8 +20,9 @@ test: lint
 	$(MAKE) python-test
 
 # The Python binding: a venv at .venv (made by bindings-python/setup-venv.sh
-# with maturin, pytest, mypy, ruff, numpy, pandas), the binding built into
-# it, then ruff and pytest (stubs checked by stubtest, the package by mypy).
+# with maturin, pytest, mypy, ruff, numpy, pandas, matplotlib and nbclient),
+# the binding built into it, then ruff and pytest (stubs checked by
+# stubtest, the package by mypy, the examples and the notebook run).
 python-test:
 	sh bindings-python/setup-venv.sh
 	cd bindings-python && ../.venv/bin/ruff check python tests ../examples/python && ../.venv/bin/ruff format --check python tests ../examples/python

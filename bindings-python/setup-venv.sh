@@ -8,7 +8,7 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 stamp=.venv/.rumour-deps
-deps="maturin>=1.5,<2 pytest pytest-timeout mypy ruff numpy pandas"
+deps="maturin>=1.5,<2 pytest pytest-timeout mypy ruff numpy pandas matplotlib nbformat nbclient ipykernel"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$deps" ]; then
   # shellcheck disable=SC2086
   .venv/bin/pip install --quiet --upgrade pip $deps

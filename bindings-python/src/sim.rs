@@ -38,7 +38,8 @@ impl NativeSim {
 #[pymethods]
 impl NativeSim {
     /// `latency` is `(min_s, max_s)`; `config` a node config dict as
-    /// `rumour.Config` makes (its name is replaced per node).
+    /// `rumour.Config` makes (its name is replaced per node); `lifeguard`
+    /// false gives plain SWIM (for comparisons).
     #[new]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -51,6 +52,7 @@ impl NativeSim {
         converged_start: bool,
         aligned_timers: bool,
         trace_probes: bool,
+        lifeguard: bool,
     ) -> PyResult<Self> {
         if nodes == 0 {
             return Err(raise(py, "ConfigError", "nodes must be at least 1".into(), Some("nodes")));
@@ -62,6 +64,7 @@ impl NativeSim {
         if node_config.name.is_empty() {
             node_config.name = "sim".into();
         }
+        node_config.experiment.lifeguard = lifeguard;
         let (lo, hi) = (duration(py, latency.0, "latency")?, duration(py, latency.1, "latency")?);
         if lo > hi {
             return Err(raise(py, "ConfigError", "latency (min, max) has min > max".into(), Some("latency")));

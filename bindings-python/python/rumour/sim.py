@@ -35,7 +35,8 @@ class Sim:
     ``loss`` the probability a packet is lost; ``latency`` the link delay
     range in seconds; ``converged_start`` starts with every node knowing
     every other; ``aligned_timers`` puts every probe on the same tick (the
-    SWIM paper's model); ``trace_probes`` records probe outcomes.
+    SWIM paper's model); ``trace_probes`` records probe outcomes;
+    ``lifeguard=False`` turns the Lifeguard refinements off (plain SWIM).
     """
 
     def __init__(
@@ -50,6 +51,7 @@ class Sim:
         converged_start: bool = False,
         aligned_timers: bool = False,
         trace_probes: bool = False,
+        lifeguard: bool = True,
     ) -> None:
         if config is None:
             config = {"lan": Config.lan, "wan": Config.wan, "local": Config.local}.get(
@@ -65,6 +67,7 @@ class Sim:
             bool(converged_start),
             bool(aligned_timers),
             bool(trace_probes),
+            bool(lifeguard),
         )
 
     def __len__(self) -> int:

@@ -9,9 +9,10 @@
 //! children of the nodes found to differ; at the leaves they swap
 //! (key hash, timestamp, digest) summaries and finally only the entries
 //! that differ. The responder keeps no state between steps. A node that
-//! learned something this way makes a few more exchanges with random peers,
-//! a gossip interval apart, so a repair spreads through the cluster at the
-//! speed of exchanges rather than waiting for each node's next push-pull.
+//! found a difference this way (either side) keeps making exchanges with
+//! random peers, a gossip interval apart, until a few in a row find nothing
+//! to repair, so a repair spreads through the cluster at the speed of
+//! exchanges rather than waiting for each node's next push-pull.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -32,12 +33,13 @@ use crate::wire::COMPOUND_OVERHEAD;
 /// Most bytes of summaries or entries in one descent message; the rest is
 /// left for the next exchange.
 const SYNC_BUDGET: usize = 4 * 1024 * 1024;
-/// Follow-up exchanges a node makes after it last learned something. With
-/// one, a repair stalls as soon as an exchange meets a peer that already
-/// had it (a fifth of the cluster never hears of it, as in rumour mongering
-/// with a loss of interest after one useless contact); three leave a few
-/// percent to the periodic push-pull.
-const FOLLOW_UPS: u8 = 3;
+/// Follow-up exchanges a node makes after the last one that found its
+/// replica and a peer's different. This is rumour mongering's counter with
+/// loss of interest after k useless contacts: the share of the cluster a
+/// repair misses falls as e^-(k+1) (one useless contact would leave a fifth
+/// of the nodes to the periodic push-pull; four leave well under one in a
+/// hundred).
+const FOLLOW_UPS: u8 = 4;
 /// Most streams in one descent (it needs at most six).
 pub(crate) const MAX_SYNC_HOPS: u8 = 8;
 /// Longest writer name accepted from a peer (the longest node name).
@@ -374,7 +376,7 @@ impl Proto {
         let reply = match SyncMsg::decode(payload) {
             Ok(msg) => {
                 let (next, learned) = self.sync_step(msg, now);
-                self.note_learned(learned, now);
+                self.note_learned(learned);
                 next.unwrap_or(SyncMsg::Done)
             }
             Err(_) => {
@@ -406,7 +408,7 @@ impl Proto {
         };
         let partial = partial || msg.more();
         let (next, learned) = self.sync_step(msg, now);
-        self.note_learned(learned, now);
+        self.note_learned(learned);
         match next {
             Some(next) if hops < MAX_SYNC_HOPS => {
                 let partial = partial || next.more();
@@ -419,11 +421,15 @@ impl Proto {
         true
     }
 
-    /// After learning from an exchange, [`FOLLOW_UPS`] more exchanges with
-    /// random peers, a gossip interval apart.
-    fn note_learned(&mut self, learned: usize, now: Instant) {
+    fn note_learned(&mut self, learned: usize) {
         self.stats.state_repaired += learned as u64;
-        if learned == 0 || self.left {
+    }
+
+    /// An exchange found this replica and a peer's different: keep going
+    /// for [`FOLLOW_UPS`] more exchanges with random peers, a gossip
+    /// interval apart.
+    fn note_difference(&mut self, now: Instant) {
+        if self.left {
             return;
         }
         self.follow_ups = FOLLOW_UPS;
@@ -460,6 +466,7 @@ impl Proto {
                 if differing.is_empty() {
                     return (None, 0);
                 }
+                self.note_difference(now);
                 if level < LEAF_LEVEL {
                     let groups = differing
                         .into_iter()
