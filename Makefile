@@ -1,7 +1,7 @@
 # rumour: `make demo` runs the demo, `make test` every test, `make bench` the benchmarks.
 CARGO ?= cargo
 
-.PHONY: demo demo-sim test lint interop python-test python-lint bench bench-memberlist golden fuzz
+.PHONY: demo demo-sim test lint interop python-test bench bench-python bench-memberlist golden fuzz
 
 # Five real nodes on loopback, narrated: joins, metadata, a broadcast, a
 # crash, a leave, a restart. Finishes by itself in well under a minute.
@@ -25,7 +25,8 @@ test: lint
 # stubtest, the package by mypy, the examples and the notebook run).
 python-test:
 	sh bindings-python/setup-venv.sh
-	cd bindings-python && ../.venv/bin/ruff check python tests ../examples/python && ../.venv/bin/ruff format --check python tests ../examples/python
+	cd bindings-python && ../.venv/bin/ruff check python tests benches ../examples/python
+	cd bindings-python && ../.venv/bin/ruff format --check python tests benches ../examples/python
 	cd bindings-python && ../.venv/bin/python -m pytest -q tests
 
 # rumour and HashiCorp's Go memberlist in one cluster (also part of `test`);
@@ -45,6 +46,12 @@ lint:
 # partition repair with 100,000 keys).
 bench:
 	$(CARGO) bench -p rumour --bench loopback --bench sim_10k --bench paper_check_7 --bench state
+
+# The Python binding: events per second to async and blocking consumers,
+# the cost of broadcast(), the CPU of an idle 10-node cluster (about 2 min).
+bench-python:
+	sh bindings-python/setup-venv.sh
+	.venv/bin/python bindings-python/benches/bench_python.py
 
 # The same loopback measurements on HashiCorp memberlist (Debian's Go 0.2.2
 # packages: golang-go, golang-github-hashicorp-memberlist-dev), for a side
