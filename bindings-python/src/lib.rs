@@ -21,6 +21,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use rumour::proto::{CommandError, MessageKind};
 use rumour::{Config, Event, JoinError, Member, MemberState, Node, NodeError, StartError, StateError};
 
+mod logs;
 mod sim;
 
 /// Raises `rumour.errors.<class>(message, field)`.
@@ -496,6 +497,12 @@ impl Drop for NativeNode {
     }
 }
 
+/// Log records dropped because Python could not take them fast enough.
+#[pyfunction]
+fn logs_dropped() -> u64 {
+    logs::DROPPED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Parses "host:port" as `join` would accept it (for argument checks).
 #[pyfunction]
 fn parse_addr(addr: &str) -> Option<String> {
@@ -509,5 +516,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(preset, m)?)?;
     m.add_function(wrap_pyfunction!(validate_config, m)?)?;
     m.add_function(wrap_pyfunction!(parse_addr, m)?)?;
+    m.add_function(wrap_pyfunction!(logs_dropped, m)?)?;
+    logs::install();
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -56,7 +57,8 @@ def test_every_event_kind_arrives_typed_and_frozen(trio) -> None:
         change.key = "x"  # type: ignore[misc]
 
 
-def test_a_crash_is_suspected_then_failed(trio) -> None:
+def test_a_crash_is_suspected_then_failed_and_logged(trio, caplog) -> None:
+    caplog.set_level(logging.DEBUG, logger="rumour")
     a, _, c = trio
     events = a.events()
     c.close()  # no leave: a crash as far as the others know
@@ -69,6 +71,17 @@ def test_a_crash_is_suspected_then_failed(trio) -> None:
     assert "MemberSuspect" in kinds(got) and "MemberFailed" in kinds(got), kinds(got)
     failed = next(e for e in got if isinstance(e, rumour.MemberFailed))
     assert failed.member.name == "b2"
+
+    # The protocol's own decisions reach Python's logging, logger "rumour".
+    def logged(text: str) -> bool:
+        return any(
+            r.name == "rumour" and text in r.getMessage() and "b2" in r.getMessage() for r in caplog.records
+        )
+
+    assert wait_until(lambda: logged("declared dead")), [r.getMessage() for r in caplog.records]
+    assert logged("suspect raised")
+    warning = next(r for r in caplog.records if "declared dead" in r.getMessage())
+    assert warning.levelno == logging.WARNING
 
 
 def test_the_replicated_map_from_python(trio) -> None:

@@ -4,7 +4,7 @@ from typing import Any, Callable, final
 
 from typing_extensions import TypeAlias
 
-__all__ = ["NativeNode", "NativeSim", "parse_addr", "preset", "validate_config"]
+__all__ = ["NativeNode", "NativeSim", "logs_dropped", "parse_addr", "preset", "validate_config"]
 
 _MemberTuple: TypeAlias = tuple[str, str, str, int, bytes]
 _EntryTuple: TypeAlias = tuple[str, bytes, str, int, bool, int | None]
@@ -13,6 +13,7 @@ _Summary: TypeAlias = tuple[int, int, int, int, int]
 def preset(name: str) -> dict[str, Any]: ...
 def validate_config(config: dict[str, Any]) -> None: ...
 def parse_addr(addr: str) -> str | None: ...
+def logs_dropped() -> int: ...
 
 @final
 class NativeNode:
