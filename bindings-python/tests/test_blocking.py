@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 
@@ -197,3 +198,30 @@ def test_context_manager_joins_seeds_and_leaves() -> None:
                 left = e
         assert left is not None and left.member.name == "cm1"
     assert first.closed
+
+
+def suspect_packet(node: str, incarnation: int, accuser: str) -> bytes:
+    """A memberlist suspect message (type 3, a msgpack map as Go writes it)."""
+
+    def raw(s: str) -> bytes:
+        return bytes([0xA0 | len(s)]) + s.encode()
+
+    fields = [raw("Incarnation") + bytes([incarnation]), raw("Node") + raw(node), raw("From") + raw(accuser)]
+    return b"\x03\x83" + b"".join(fields)
+
+
+def test_a_false_suspicion_is_refuted_and_reported_as_recovered(trio) -> None:
+    a, b, _ = trio
+    events = a.events()
+    host, port = a.addr.rsplit(":", 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.sendto(suspect_packet(b.name, b.local.incarnation, "someone"), (host, int(port)))
+    got: list = []
+    end = time.monotonic() + 10
+    while "MemberRecovered" not in kinds(got) and time.monotonic() < end:
+        e = events.get(timeout=0.5)
+        if e is not None:
+            got.append(e)
+    assert kinds(got)[:2] == ["MemberSuspect", "MemberRecovered"], kinds(got)
+    recovered = got[1]
+    assert recovered.member.name == b.name and recovered.member.incarnation > 1
