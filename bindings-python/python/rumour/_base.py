@@ -78,6 +78,25 @@ class Keyring:
         self._base._n().remove_key(_bytes(key, "key"))
 
 
+class StateReads:
+    """What both kinds of node's ``node.state`` read the same way."""
+
+    def __init__(self, node: Base) -> None:
+        self._node = node
+
+    def get(self, key: str) -> StateEntry | None:
+        """The value of ``key`` here, if any."""
+        return self._node._get(key)
+
+    def entries(self, prefix: str = "") -> list[StateEntry]:
+        """Live entries whose key starts with ``prefix``, in key order."""
+        return self._node._entries(prefix)
+
+    def summary(self) -> StateSummary:
+        """Size, Merkle root and horizon of this replica."""
+        return self._node._summary()
+
+
 class Base:
     def __init__(self, config: Config | None = None, **overrides: Any) -> None:
         if config is None:

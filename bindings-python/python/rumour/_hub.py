@@ -12,7 +12,7 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from .events import Event, EventsLost, StateChanged, _event
 
@@ -33,6 +33,17 @@ class _Subscription:
         if self._prefix is None:
             return True
         return isinstance(event, StateChanged) and event.key.startswith(self._prefix)
+
+    def _admit(self, event: Event, queued: int, put: Callable[[Event], None]) -> None:
+        """The one overflow rule: a full queue drops and counts; a loss not
+        yet reported goes ahead of the next event that fits."""
+        if queued >= DEPTH:
+            self._lost += 1
+            return
+        if self._lost:
+            put(EventsLost(self._lost))
+            self._lost = 0
+        put(event)
 
     def offer(self, event: Event) -> None:
         raise NotImplementedError
@@ -62,15 +73,8 @@ class AsyncEvents(_Subscription):
             self._hub.remove(self)
 
     def _put(self, event: Event) -> None:
-        if self._closed:
-            return
-        if self._queue.qsize() >= DEPTH:
-            self._lost += 1
-            return
-        if self._lost:
-            self._queue.put_nowait(EventsLost(self._lost))
-            self._lost = 0
-        self._queue.put_nowait(event)
+        if not self._closed:
+            self._admit(event, self._queue.qsize(), self._queue.put_nowait)
 
     def end(self) -> None:
         self._call(self._finish, None)
@@ -116,15 +120,8 @@ class Events(_Subscription):
         if not self._wants(event):
             return
         with self._lock:
-            if self._closed:
-                return
-            if self._queue.qsize() >= DEPTH:
-                self._lost += 1
-                return
-            if self._lost:
-                self._queue.put(EventsLost(self._lost))
-                self._lost = 0
-            self._queue.put(event)
+            if not self._closed:
+                self._admit(event, self._queue.qsize(), self._queue.put)
 
     def end(self) -> None:
         with self._lock:

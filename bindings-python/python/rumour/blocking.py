@@ -14,11 +14,11 @@ import concurrent.futures
 from collections.abc import Sequence
 from typing import Any, Callable
 
-from ._base import Base, StateSummary, _bytes, _seeds, _str, _timeout
+from ._base import Base, StateReads, _bytes, _seeds, _str, _timeout
 from ._config import Config
 from ._hub import Events, Listener
 from .errors import NodeError
-from .events import Event, Member, StateEntry
+from .events import Event, Member
 
 __all__ = ["Events", "Node", "State"]
 
@@ -36,11 +36,10 @@ def _bounded(fn, timeout: float | None, what: str):
         pool.shutdown(wait=False)
 
 
-class State:
+class State(StateReads):
     """The cluster-wide key-value map as this node holds it (``node.state``)."""
 
-    def __init__(self, node: Node) -> None:
-        self._node = node
+    _node: Node
 
     def put(self, key: str, value: bytes) -> int:
         """Writes ``key = value`` until deleted; returns the write's timestamp."""
@@ -57,18 +56,6 @@ class State:
     def delete(self, key: str) -> int | None:
         """Deletes ``key``; returns the delete's timestamp, None if it held no value."""
         return self._node._n().state_delete(_str(key, "key"))
-
-    def get(self, key: str) -> StateEntry | None:
-        """The value of ``key`` here, if any."""
-        return self._node._get(key)
-
-    def entries(self, prefix: str = "") -> list[StateEntry]:
-        """Live entries whose key starts with ``prefix``, in key order."""
-        return self._node._entries(prefix)
-
-    def summary(self) -> StateSummary:
-        """Size, Merkle root and horizon of this replica."""
-        return self._node._summary()
 
     def watch(self, prefix: str = "") -> Events:
         """Changes to keys under ``prefix`` from now on, as ``StateChanged`` events."""

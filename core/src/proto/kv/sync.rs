@@ -136,11 +136,16 @@ impl Proto {
     /// Stores a write made here, tells the user, and spreads it.
     fn write_local(&mut self, key: &str, entry: Entry) {
         let key: Arc<str> = self.kv.key(key).unwrap_or_else(|| Arc::from(key));
+        self.store(key.clone(), entry.clone());
+        self.spread(&key, &entry);
+    }
+
+    /// Stores `entry` under `key` and tells the user if what they see changed.
+    fn store(&mut self, key: Arc<str>, entry: Entry) {
         let old = self.kv.replace(key.clone(), entry.clone());
         if let Some(change) = visible_change(&key, old.as_ref(), Some(&entry)) {
             self.emit(Event::StateChanged(change));
         }
-        self.spread(&key, &entry);
     }
 
     /// Queues a write as a rumour; one too large for a packet goes over TCP
@@ -238,10 +243,7 @@ impl Proto {
             self.kv.refused(incoming.ts);
             return false;
         }
-        let old = self.kv.replace(key.clone(), incoming.clone());
-        if let Some(change) = visible_change(&key, old.as_ref(), Some(&incoming)) {
-            self.emit(Event::StateChanged(change));
-        }
+        self.store(key, incoming);
         true
     }
 
@@ -261,10 +263,7 @@ impl Proto {
         for key in self.kv.owned_by(owner) {
             let Some(live) = self.kv.get(&key) else { continue };
             let reaped = live.reaped(&key);
-            let old = self.kv.replace(key.clone(), reaped.clone());
-            if let Some(change) = visible_change(&key, old.as_ref(), Some(&reaped)) {
-                self.emit(Event::StateChanged(change));
-            }
+            self.store(key, reaped);
         }
     }
 
@@ -277,10 +276,7 @@ impl Proto {
         for key in self.kv.due_expiries(wall) {
             let Some(e) = self.kv.get(&key) else { continue };
             let dead = e.expired(&key);
-            let old = self.kv.replace(key.clone(), dead.clone());
-            if let Some(change) = visible_change(&key, old.as_ref(), Some(&dead)) {
-                self.emit(Event::StateChanged(change));
-            }
+            self.store(key, dead);
         }
         self.kv.collect(wall);
         if self.timers.state_sync.is_some_and(|t| t <= now) {
