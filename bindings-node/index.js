@@ -1,0 +1,478 @@
+// rumour for Node: gossip membership speaking the HashiCorp memberlist
+// protocol, with a replicated key-value map. The native addon (native.js,
+// built by napi-rs) does the work; this layer gives it an EventEmitter,
+// Promises, async iterators and typed errors. Types: index.d.ts.
+'use strict'
+
+const { EventEmitter } = require('node:events')
+const native = require('./native.js')
+
+// ---- errors ----
+
+/** Base of every rumour error; `field` names the argument or config field at fault. */
+class RumourError extends Error {
+  constructor(message, field) {
+    super(message)
+    this.name = new.target.name
+    this.field = field || undefined
+  }
+}
+class StartError extends RumourError {}
+class JoinError extends RumourError {}
+class NodeError extends RumourError {}
+class ClosedError extends NodeError {}
+class TooLargeError extends NodeError {}
+class UnknownMemberError extends NodeError {}
+class LeftError extends NodeError {}
+class KeyringError extends NodeError {}
+class LeaveTimeoutError extends NodeError {}
+class StateError extends NodeError {}
+
+const KINDS = {
+  Start: StartError,
+  Join: JoinError,
+  Node: NodeError,
+  Closed: ClosedError,
+  TooLarge: TooLargeError,
+  UnknownMember: UnknownMemberError,
+  Left: LeftError,
+  Keyring: KeyringError,
+  LeaveTimeout: LeaveTimeoutError,
+  State: StateError,
+}
+
+/** A native error ("kind|field|text") as the typed error it stands for. */
+function translate(err) {
+  const parts = typeof err?.message === 'string' ? err.message.split('|') : []
+  if (parts.length < 3) return err
+  const [kind, field] = parts
+  const text = parts.slice(2).join('|')
+  let out
+  if (kind === 'Range') out = new RangeError(text)
+  else if (kind === 'Type') out = new TypeError(text)
+  else out = new (KINDS[kind] || RumourError)(text, field)
+  if (field) out.field = field
+  return out
+}
+
+function call(fn) {
+  try {
+    return fn()
+  } catch (err) {
+    throw translate(err)
+  }
+}
+
+async function callAsync(promise) {
+  try {
+    return await promise
+  } catch (err) {
+    throw translate(err)
+  }
+}
+
+// ---- config ----
+
+const STRING = ['name', 'bind', 'label']
+const NUMBER = [
+  'protocolVersion', 'tcpTimeout', 'indirectChecks', 'retransmitMult', 'suspicionMult',
+  'suspicionMaxTimeoutMult', 'pushPullInterval', 'probeInterval', 'probeTimeout',
+  'awarenessMaxMultiplier', 'gossipNodes', 'gossipInterval', 'gossipToTheDeadTime',
+  'deadNodeReclaimTime', 'udpBufferSize', 'broadcastQueueDepth', 'stateMaxValueBytes',
+  'stateMaxEntries', 'stateMaxBytes', 'stateTombstoneGrace',
+]
+const INTEGER = new Set([
+  'protocolVersion', 'indirectChecks', 'retransmitMult', 'suspicionMult', 'suspicionMaxTimeoutMult',
+  'awarenessMaxMultiplier', 'gossipNodes', 'udpBufferSize', 'broadcastQueueDepth', 'stateMaxValueBytes',
+  'stateMaxEntries',
+])
+const BOOLEAN = [
+  'disableTcpPings', 'gossipVerifyIncoming', 'gossipVerifyOutgoing', 'enableCompression', 'rawUserMessages',
+]
+
+function toBuffer(value, field) {
+  if (Buffer.isBuffer(value)) return value
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+  if (typeof value === 'string') return Buffer.from(value)
+  throw Object.assign(new TypeError(`${field} must be a Buffer, Uint8Array or string, not ${typeof value}`), { field })
+}
+
+function checkConfig(cfg) {
+  const bad = (field, what) =>
+    Object.assign(new TypeError(`config field \`${field}\` must be ${what}, not ${JSON.stringify(cfg[field])}`), {
+      field,
+    })
+  for (const f of STRING) if (typeof cfg[f] !== 'string') throw bad(f, 'a string')
+  for (const f of NUMBER) {
+    const v = cfg[f]
+    if (typeof v !== 'number' || Number.isNaN(v)) throw bad(f, 'a number')
+    if (INTEGER.has(f) && (!Number.isInteger(v) || v < 0 || v > 0xffffffff)) {
+      throw Object.assign(new RangeError(`config field \`${f}\` must be a whole number >= 0, not ${v}`), { field: f })
+    }
+  }
+  for (const f of BOOLEAN) if (typeof cfg[f] !== 'boolean') throw bad(f, 'a boolean')
+  if (cfg.advertise !== undefined && cfg.advertise !== null && typeof cfg.advertise !== 'string') {
+    throw bad('advertise', 'a "host:port" string')
+  }
+  if (!Array.isArray(cfg.seeds) || cfg.seeds.some((s) => typeof s !== 'string')) {
+    throw bad('seeds', 'an array of "host:port" strings')
+  }
+  if (!Array.isArray(cfg.keys)) throw bad('keys', 'an array of Buffers')
+  cfg.keys = cfg.keys.map((k) => toBuffer(k, 'keys'))
+  cfg.meta = toBuffer(cfg.meta, 'meta')
+}
+
+function preset(name, overrides) {
+  const cfg = call(() => native.configPreset(name))
+  if (overrides !== undefined && (overrides === null || typeof overrides !== 'object')) {
+    throw new TypeError('config overrides must be an object')
+  }
+  for (const [key, value] of Object.entries(overrides || {})) {
+    if (!(key in cfg) && key !== 'advertise') {
+      throw Object.assign(new TypeError(`unknown config field \`${key}\``), { field: key })
+    }
+    cfg[key] = value
+  }
+  checkConfig(cfg)
+  call(() => native.validateConfig(cfg))
+  cfg.seeds = Object.freeze([...cfg.seeds])
+  cfg.keys = Object.freeze([...cfg.keys])
+  return Object.freeze(cfg)
+}
+
+/** Configuration presets equal to memberlist's; durations in milliseconds. */
+const Config = Object.freeze({
+  lan: (overrides) => preset('lan', overrides),
+  wan: (overrides) => preset('wan', overrides),
+  local: (overrides) => preset('local', overrides),
+})
+
+// ---- events ----
+
+const EVENT_KINDS = [
+  'memberJoined', 'memberUpdated', 'memberSuspect', 'memberRecovered', 'memberFailed', 'memberLeft',
+  'message', 'stateChanged', 'remoteState', 'eventsLost',
+]
+const DEPTH = 4096
+
+function member(m) {
+  return Object.freeze({ ...m })
+}
+
+function toEvent(ev) {
+  switch (ev.kind) {
+    case 'message':
+      return Object.freeze({ type: 'message', from: ev.from ?? null, kind: ev.messageKind, data: ev.data })
+    case 'stateChanged':
+      return Object.freeze({
+        type: 'stateChanged',
+        key: ev.key,
+        value: ev.value ?? null,
+        writer: ev.writer,
+        timestamp: BigInt(ev.timestamp),
+      })
+    case 'remoteState':
+      return Object.freeze({ type: 'remoteState', data: ev.data })
+    case 'eventsLost':
+      return Object.freeze({ type: 'eventsLost', count: ev.count })
+    default:
+      return Object.freeze({ type: ev.kind, member: member(ev.member) })
+  }
+}
+
+/** One subscription: an async iterator over a bounded queue. */
+class Subscription {
+  #queue = []
+  #waiting = null
+  #lost = 0
+  #done = false
+  #filter
+  #onEnd
+
+  constructor(filter, onEnd) {
+    this.#filter = filter
+    this.#onEnd = onEnd
+  }
+
+  offer(event) {
+    if (this.#done || !this.#filter(event)) return
+    if (this.#waiting) {
+      const resolve = this.#waiting
+      this.#waiting = null
+      resolve({ value: event, done: false })
+      return
+    }
+    if (this.#queue.length >= DEPTH) {
+      this.#lost += 1
+      return
+    }
+    if (this.#lost) {
+      this.#queue.push(Object.freeze({ type: 'eventsLost', count: this.#lost }))
+      this.#lost = 0
+    }
+    this.#queue.push(event)
+  }
+
+  end() {
+    this.#done = true
+    if (this.#waiting) {
+      const resolve = this.#waiting
+      this.#waiting = null
+      resolve({ value: undefined, done: true })
+    }
+  }
+
+  next() {
+    if (this.#queue.length) return Promise.resolve({ value: this.#queue.shift(), done: false })
+    if (this.#lost) {
+      const count = this.#lost
+      this.#lost = 0
+      return Promise.resolve({ value: Object.freeze({ type: 'eventsLost', count }), done: false })
+    }
+    if (this.#done) return Promise.resolve({ value: undefined, done: true })
+    return new Promise((resolve) => {
+      this.#waiting = resolve
+    })
+  }
+
+  return() {
+    this.end()
+    this.#queue = []
+    this.#onEnd(this)
+    return Promise.resolve({ value: undefined, done: true })
+  }
+
+  [Symbol.asyncIterator]() {
+    return this
+  }
+}
+
+// ---- the node ----
+
+const asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose')
+
+/**
+ * A cluster member. `Node.start(config)` binds its sockets, starts it and
+ * joins `config.seeds`. It is an EventEmitter of the member and message
+ * events; `events()` gives an async iterator instead. A running node keeps
+ * the process alive, as a server does; after `close()` resolves the process
+ * may exit, and no event is emitted any more.
+ */
+class Node extends EventEmitter {
+  #native
+  #closed = false
+  #closing = null
+  #subs = new Set()
+
+  constructor(token) {
+    super()
+    if (token !== Node.#token) throw new TypeError('use `await Node.start(config)`')
+  }
+
+  static #token = Symbol('rumour.Node')
+
+  /** Starts a node and joins `config.seeds` (if any). */
+  static async start(config = Config.lan()) {
+    if (config === null || typeof config !== 'object' || typeof config.probeInterval !== 'number') {
+      throw new TypeError('config must come from Config.lan(), Config.wan() or Config.local()')
+    }
+    const node = new Node(Node.#token)
+    const startConfig = { ...config, seeds: [], keys: [...config.keys] }
+    node.#native = call(() => native.NativeNode.start(startConfig, (ev) => node.#deliver(ev)))
+    if (config.seeds.length) {
+      try {
+        await node.join(config.seeds)
+      } catch (err) {
+        await node.close()
+        throw err
+      }
+    }
+    return node
+  }
+
+  #deliver(raw) {
+    if (this.#closed) return
+    const event = toEvent(raw)
+    for (const sub of this.#subs) sub.offer(event)
+    try {
+      this.emit(event.type, event)
+    } catch (err) {
+      // A listener threw: report it without disturbing the node.
+      if (this.listenerCount('error') > 0) this.emit('error', err)
+      else process.nextTick(() => { throw err })
+    }
+  }
+
+  #n() {
+    if (this.#closed || this.#closing) throw new ClosedError('the node is closed')
+    return this.#native
+  }
+
+  /** This node's name. */
+  get name() {
+    return this.#native.name
+  }
+
+  /** The address peers reach this node at, "host:port". */
+  get addr() {
+    return this.#native.addr
+  }
+
+  /** The address the sockets are bound to. */
+  get boundAddr() {
+    return this.#native.boundAddr
+  }
+
+  /** Whether `close()` has been called. */
+  get closed() {
+    return this.#closed || this.#closing !== null
+  }
+
+  /** This node as its peers see it. */
+  get local() {
+    return member(call(() => this.#n().local()))
+  }
+
+  /** Joins through `seeds`; resolves with how many answered. */
+  async join(seeds, { signal } = {}) {
+    const list = typeof seeds === 'string' ? [seeds] : seeds
+    if (!Array.isArray(list) || list.some((s) => typeof s !== 'string')) {
+      throw Object.assign(new TypeError('seeds must be a "host:port" string or an array of them'), { field: 'seeds' })
+    }
+    signal?.throwIfAborted()
+    const joining = callAsync(call(() => this.#n().join(list)))
+    if (!signal) return joining
+    return new Promise((resolve, reject) => {
+      const abort = () => reject(signal.reason)
+      signal.addEventListener('abort', abort, { once: true })
+      joining.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort))
+    })
+  }
+
+  /** Leaves gracefully: peers see this node as left, not failed. */
+  async leave({ timeoutMs = 5000 } = {}) {
+    await callAsync(call(() => this.#n().leave(timeoutMs)))
+  }
+
+  /** Stops the node after delivering the events already produced. Safe to call twice. */
+  close() {
+    if (!this.#closing) {
+      this.#closing = callAsync(this.#native.close()).then(() => {
+        this.#closed = true
+        for (const sub of this.#subs) sub.end()
+        this.#subs.clear()
+      })
+    }
+    return this.#closing
+  }
+
+  [asyncDispose]() {
+    return this.close()
+  }
+
+  /** Members alive or suspect, this node included. */
+  members() {
+    return call(() => this.#n().members()).map(member)
+  }
+
+  /** One member by name, in any state this node remembers; null when unknown. */
+  member(name) {
+    if (typeof name !== 'string') throw new TypeError('name must be a string')
+    const m = call(() => this.#n().member(name))
+    return m ? member(m) : null
+  }
+
+  /** Spreads `data` to every member, each delivering it once. */
+  async broadcast(data) {
+    call(() => this.#n().broadcast(toBuffer(data, 'data')))
+  }
+
+  /** Sends `data` to one member: a packet when it fits, else TCP (always TCP with `reliable`). */
+  async send(to, data, { reliable = false } = {}) {
+    const name = typeof to === 'object' && to !== null ? to.name : to
+    if (typeof name !== 'string') throw Object.assign(new TypeError('to must be a member or its name'), { field: 'to' })
+    call(() => this.#n().send(name, toBuffer(data, 'data'), Boolean(reliable)))
+  }
+
+  /** Replaces this node's metadata (at most 512 bytes) and tells everyone. */
+  async setMeta(meta) {
+    call(() => this.#n().setMeta(toBuffer(meta, 'meta')))
+  }
+
+  /** Push-pull user state for Go memberlist peers. */
+  async setLocalState(data) {
+    call(() => this.#n().setLocalState(toBuffer(data, 'data')))
+  }
+
+  /** Counters of the protocol and the runtime. */
+  stats() {
+    return Object.fromEntries(call(() => this.#n().stats()))
+  }
+
+  /** Install, use and remove encryption keys at run time. */
+  get keyring() {
+    return {
+      install: (key) => call(() => this.#n().installKey(toBuffer(key, 'key'))),
+      use: (key) => call(() => this.#n().useKey(toBuffer(key, 'key'))),
+      remove: (key) => call(() => this.#n().removeKey(toBuffer(key, 'key'))),
+    }
+  }
+
+  /** The replicated key-value map as this node holds it. */
+  get state() {
+    const n = () => this.#n()
+    const entry = (e) => Object.freeze({ ...e, timestamp: BigInt(e.timestamp) })
+    const put = (key, value, kind, ttlMs) => {
+      if (typeof key !== 'string') throw Object.assign(new TypeError('key must be a string'), { field: 'key' })
+      return BigInt(call(() => n().statePut(key, toBuffer(value, 'value'), kind, ttlMs)))
+    }
+    return {
+      put: async (key, value) => put(key, value, 'untilDeleted'),
+      putEphemeral: async (key, value) => put(key, value, 'ephemeral'),
+      putWithTtl: async (key, value, ttlMs) => {
+        if (typeof ttlMs !== 'number') throw Object.assign(new TypeError('ttlMs must be a number'), { field: 'ttl' })
+        return put(key, value, 'ttl', ttlMs)
+      },
+      delete: async (key) => {
+        const t = call(() => n().stateDelete(String(key)))
+        return t === null || t === undefined ? null : BigInt(t)
+      },
+      get: (key) => {
+        const e = call(() => n().stateGet(String(key)))
+        return e ? entry(e) : null
+      },
+      entries: (prefix = '') => call(() => n().stateEntries(String(prefix))).map(entry),
+      summary: () => Object.freeze({ ...call(() => n().stateSummary()) }),
+      watch: (prefix = '') => this.#subscribe((e) => e.type === 'stateChanged' && e.key.startsWith(prefix)),
+    }
+  }
+
+  /** `for await (const event of node.events())`: every event from now on. */
+  events() {
+    return this.#subscribe(() => true)
+  }
+
+  #subscribe(filter) {
+    const sub = new Subscription(filter, (s) => this.#subs.delete(s))
+    if (this.#closed) sub.end()
+    else this.#subs.add(sub)
+    return sub
+  }
+}
+
+module.exports = {
+  Config,
+  Node,
+  EVENT_KINDS,
+  RumourError,
+  StartError,
+  JoinError,
+  NodeError,
+  ClosedError,
+  TooLargeError,
+  UnknownMemberError,
+  LeftError,
+  KeyringError,
+  LeaveTimeoutError,
+  StateError,
+}

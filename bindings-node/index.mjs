@@ -1,0 +1,20 @@
+// ESM entry: the same exports as index.js.
+import rumour from './index.js'
+
+export const {
+  Config,
+  Node,
+  EVENT_KINDS,
+  RumourError,
+  StartError,
+  JoinError,
+  NodeError,
+  ClosedError,
+  TooLargeError,
+  UnknownMemberError,
+  LeftError,
+  KeyringError,
+  LeaveTimeoutError,
+  StateError,
+} = rumour
+export default rumour
