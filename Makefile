@@ -1,7 +1,7 @@
 # rumour: `make demo` runs the demo, `make test` every test, `make bench` the benchmarks.
 CARGO ?= cargo
 
-.PHONY: demo demo-sim test lint interop python-test bench bench-python bench-memberlist golden fuzz
+.PHONY: demo demo-sim test lint interop python-test node-test bench bench-python bench-node bench-memberlist golden fuzz
 
 # Five real nodes on loopback, narrated: joins, metadata, a broadcast, a
 # crash, a leave, a restart. Finishes by itself in well under a minute.
@@ -18,6 +18,7 @@ test: lint
 	$(CARGO) test --workspace --lib --tests --examples
 	$(CARGO) test --workspace --doc
 	$(MAKE) python-test
+	$(MAKE) node-test
 
 # The Python binding: a venv at .venv (made by bindings-python/setup-venv.sh
 # with maturin, pytest, mypy, ruff, numpy, pandas, matplotlib and nbclient),
@@ -28,6 +29,16 @@ python-test:
 	cd bindings-python && ../.venv/bin/ruff check python tests benches ../examples/python
 	cd bindings-python && ../.venv/bin/ruff format --check python tests benches ../examples/python
 	cd bindings-python && ../.venv/bin/python -m pytest -q tests
+
+# The Node binding: `npm install` (which builds the addon with napi-rs),
+# a rebuild in case the Rust changed, the typings and the TypeScript example
+# checked with tsc, then the node:test suite (loopback nodes, child
+# processes, the packed tarball installed into a new project, the examples).
+node-test:
+	cd bindings-node && npm install --no-audit --no-fund
+	cd bindings-node && npm run build
+	cd bindings-node && npm run typecheck
+	cd bindings-node && npm test
 
 # rumour and HashiCorp's Go memberlist in one cluster (also part of `test`);
 # tests/interop/build.sh installs Go and memberlist from Debian when root.
@@ -52,6 +63,12 @@ bench:
 bench-python:
 	sh bindings-python/setup-venv.sh
 	.venv/bin/python bindings-python/benches/bench_python.py
+
+# The Node binding: events per second to a listener and to an async
+# iterator, the cost of broadcast().
+bench-node:
+	cd bindings-node && npm install --no-audit --no-fund && npm run build
+	node bindings-node/bench/bench.mjs
 
 # The same loopback measurements on HashiCorp memberlist (Debian's Go 0.2.2
 # packages: golang-go, golang-github-hashicorp-memberlist-dev), for a side

@@ -1,0 +1,229 @@
+// Types of the `rumour` package (the layer in index.js over the generated
+// native.d.ts). Checked with `tsc --noEmit` (npm run typecheck).
+
+/// <reference types="node" />
+import { EventEmitter } from 'node:events'
+
+/** Node configuration; durations in milliseconds. Presets equal memberlist's. */
+export interface Config {
+  /** Unique node name; empty for the host name plus a short random suffix. */
+  readonly name: string
+  /** Address to bind, "host:port"; port 0 picks a free port. */
+  readonly bind: string
+  /** Address to tell peers when it differs from the bound one (NAT, containers). */
+  readonly advertise?: string | null
+  /** Peers joined by `Node.start`, "host:port" (host names allowed). */
+  readonly seeds: readonly string[]
+  /** Encryption keys (16, 24 or 32 bytes); the first encrypts. */
+  readonly keys: readonly Buffer[]
+  /** Cluster label; peers with another label are ignored. */
+  readonly label: string
+  /** Node metadata, at most 512 bytes. */
+  readonly meta: Buffer
+  readonly protocolVersion: number
+  readonly tcpTimeout: number
+  readonly indirectChecks: number
+  readonly retransmitMult: number
+  readonly suspicionMult: number
+  readonly suspicionMaxTimeoutMult: number
+  readonly pushPullInterval: number
+  readonly probeInterval: number
+  readonly probeTimeout: number
+  readonly disableTcpPings: boolean
+  readonly awarenessMaxMultiplier: number
+  readonly gossipNodes: number
+  readonly gossipInterval: number
+  readonly gossipToTheDeadTime: number
+  readonly gossipVerifyIncoming: boolean
+  readonly gossipVerifyOutgoing: boolean
+  readonly enableCompression: boolean
+  readonly deadNodeReclaimTime: number
+  readonly udpBufferSize: number
+  readonly broadcastQueueDepth: number
+  /** Send user messages as memberlist does, without rumour's envelope. */
+  readonly rawUserMessages: boolean
+  readonly stateMaxValueBytes: number
+  readonly stateMaxEntries: number
+  readonly stateMaxBytes: number
+  /** How long the replicated map keeps a tombstone, in milliseconds. */
+  readonly stateTombstoneGrace: number
+}
+
+/** Overrides of a preset: any field; bytes may be given as strings or Uint8Arrays. */
+export type ConfigOverrides = Partial<Omit<Config, 'meta' | 'keys' | 'seeds'>> & {
+  meta?: Buffer | Uint8Array | string
+  keys?: ReadonlyArray<Buffer | Uint8Array | string>
+  seeds?: readonly string[]
+}
+
+/** Presets; a bad field throws a TypeError or RangeError whose `field` names it. */
+export declare const Config: {
+  lan(overrides?: ConfigOverrides): Config
+  wan(overrides?: ConfigOverrides): Config
+  local(overrides?: ConfigOverrides): Config
+}
+
+export type MemberState = 'alive' | 'suspect' | 'dead' | 'left'
+
+export interface Member {
+  readonly name: string
+  /** "host:port", accepted by `join`. */
+  readonly addr: string
+  readonly state: MemberState
+  readonly incarnation: number
+  readonly meta: Buffer
+}
+
+export interface MemberEvent<T extends string> {
+  readonly type: T
+  readonly member: Member
+}
+export type MemberJoined = MemberEvent<'memberJoined'>
+export type MemberUpdated = MemberEvent<'memberUpdated'>
+export type MemberSuspect = MemberEvent<'memberSuspect'>
+export type MemberRecovered = MemberEvent<'memberRecovered'>
+export type MemberFailed = MemberEvent<'memberFailed'>
+export type MemberLeft = MemberEvent<'memberLeft'>
+
+export interface Message {
+  readonly type: 'message'
+  /** The sender; null for a Go memberlist peer's message. */
+  readonly from: string | null
+  readonly kind: 'broadcast' | 'direct' | 'plain'
+  readonly data: Buffer
+}
+
+export interface StateChanged {
+  readonly type: 'stateChanged'
+  readonly key: string
+  /** null when the key was deleted. */
+  readonly value: Buffer | null
+  readonly writer: string
+  readonly timestamp: bigint
+}
+
+export interface RemoteState {
+  readonly type: 'remoteState'
+  readonly data: Buffer
+}
+
+export interface EventsLost {
+  readonly type: 'eventsLost'
+  readonly count: number
+}
+
+export type RumourEvent =
+  | MemberJoined
+  | MemberUpdated
+  | MemberSuspect
+  | MemberRecovered
+  | MemberFailed
+  | MemberLeft
+  | Message
+  | StateChanged
+  | RemoteState
+  | EventsLost
+
+export type EventType = RumourEvent['type']
+
+export declare const EVENT_KINDS: readonly EventType[]
+
+/** The events of one subscription; ends when the node closes. */
+export interface Subscription<E> extends AsyncIterableIterator<E> {
+  /** Stops the subscription. */
+  return(): Promise<IteratorResult<E, undefined>>
+}
+
+export interface StateEntry {
+  readonly key: string
+  readonly value: Buffer
+  readonly writer: string
+  readonly timestamp: bigint
+  readonly ephemeral: boolean
+  readonly expiresUnixMs?: number | null
+}
+
+export interface StateSummary {
+  readonly live: number
+  readonly tombstones: number
+  readonly bytes: number
+  /** Merkle root (hex): equal roots, equal maps. */
+  readonly root: string
+  readonly horizon: string
+}
+
+export type Bytes = Buffer | Uint8Array | string
+
+/** The cluster-wide key-value map as this node holds it. */
+export interface State {
+  put(key: string, value: Bytes): Promise<bigint>
+  putEphemeral(key: string, value: Bytes): Promise<bigint>
+  putWithTtl(key: string, value: Bytes, ttlMs: number): Promise<bigint>
+  delete(key: string): Promise<bigint | null>
+  get(key: string): StateEntry | null
+  entries(prefix?: string): StateEntry[]
+  summary(): StateSummary
+  watch(prefix?: string): Subscription<StateChanged | EventsLost>
+}
+
+export interface Keyring {
+  install(key: Bytes): void
+  use(key: Bytes): void
+  remove(key: Bytes): void
+}
+
+export interface NodeEvents {
+  memberJoined: [MemberJoined]
+  memberUpdated: [MemberUpdated]
+  memberSuspect: [MemberSuspect]
+  memberRecovered: [MemberRecovered]
+  memberFailed: [MemberFailed]
+  memberLeft: [MemberLeft]
+  message: [Message]
+  stateChanged: [StateChanged]
+  remoteState: [RemoteState]
+  eventsLost: [EventsLost]
+  /** A listener threw; without an 'error' listener it is rethrown as uncaught. */
+  error: [unknown]
+}
+
+/** A cluster member. */
+export declare class Node extends EventEmitter<NodeEvents> {
+  private constructor()
+  /** Binds the sockets, starts the node and joins `config.seeds`. */
+  static start(config?: Config): Promise<Node>
+  readonly name: string
+  readonly addr: string
+  readonly boundAddr: string
+  readonly closed: boolean
+  readonly local: Member
+  readonly keyring: Keyring
+  readonly state: State
+  join(seeds: string | readonly string[], options?: { signal?: AbortSignal }): Promise<number>
+  leave(options?: { timeoutMs?: number }): Promise<void>
+  close(): Promise<void>
+  [Symbol.asyncDispose](): Promise<void>
+  members(): Member[]
+  member(name: string): Member | null
+  broadcast(data: Bytes): Promise<void>
+  send(to: string | Member, data: Bytes, options?: { reliable?: boolean }): Promise<void>
+  setMeta(meta: Bytes): Promise<void>
+  setLocalState(data: Bytes): Promise<void>
+  stats(): Record<string, number>
+  events(): Subscription<RumourEvent>
+}
+
+export declare class RumourError extends Error {
+  /** The argument or config field at fault, when one is. */
+  field?: string
+}
+export declare class StartError extends RumourError {}
+export declare class JoinError extends RumourError {}
+export declare class NodeError extends RumourError {}
+export declare class ClosedError extends NodeError {}
+export declare class TooLargeError extends NodeError {}
+export declare class UnknownMemberError extends NodeError {}
+export declare class LeftError extends NodeError {}
+export declare class KeyringError extends NodeError {}
+export declare class LeaveTimeoutError extends NodeError {}
+export declare class StateError extends NodeError {}
