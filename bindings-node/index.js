@@ -195,7 +195,14 @@ class Subscription {
   }
 
   offer(event) {
-    if (this.#done || !this.#filter(event)) return
+    // A loss upstream may have hidden events of any kind: always say so.
+    if (this.#done || (event.type !== 'eventsLost' && !this.#filter(event))) return
+    if (event.type === 'eventsLost') {
+      this.#lost += event.count
+      if (this.#queue.length >= DEPTH) return
+      event = Object.freeze({ type: 'eventsLost', count: this.#lost })
+      this.#lost = 0
+    }
     if (this.#waiting) {
       const resolve = this.#waiting
       this.#waiting = null

@@ -30,13 +30,21 @@ class _Subscription:
         self._closed = False
 
     def _wants(self, event: Event) -> bool:
-        if self._prefix is None:
+        if self._prefix is None or isinstance(event, EventsLost):
+            # A loss upstream may have hidden events of any key: always say so.
             return True
         return isinstance(event, StateChanged) and event.key.startswith(self._prefix)
 
     def _admit(self, event: Event, queued: int, put: Callable[[Event], None]) -> None:
         """The one overflow rule: a full queue drops and counts; a loss not
         yet reported goes ahead of the next event that fits."""
+        if isinstance(event, EventsLost):
+            # Lost before it reached us: add it to our own count.
+            self._lost += event.count
+            if queued < DEPTH:
+                put(EventsLost(self._lost))
+                self._lost = 0
+            return
         if queued >= DEPTH:
             self._lost += 1
             return
