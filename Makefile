@@ -1,7 +1,7 @@
 # rumour: `make demo` runs the demo, `make test` every test, `make bench` the benchmarks.
 CARGO ?= cargo
 
-.PHONY: demo demo-sim test lint interop python-test node-test bench bench-python bench-node bench-memberlist golden fuzz
+.PHONY: demo demo-sim test lint interop python-test node-test c-test bench bench-python bench-node bench-memberlist golden fuzz
 
 # Five real nodes on loopback, narrated: joins, metadata, a broadcast, a
 # crash, a leave, a restart. Finishes by itself in well under a minute.
@@ -19,6 +19,7 @@ test: lint
 	$(CARGO) test --workspace --doc
 	$(MAKE) python-test
 	$(MAKE) node-test
+	$(MAKE) c-test
 
 # The Python binding: a venv at .venv (made by bindings-python/setup-venv.sh
 # with maturin, pytest, mypy, ruff, numpy, pandas, matplotlib and nbclient),
@@ -39,6 +40,16 @@ node-test:
 	cd bindings-node && npm run build
 	cd bindings-node && npm run typecheck
 	cd bindings-node && npm test
+
+# The C library: the API test as built, under valgrind and with ASan; then
+# installed into target/c/prefix and the C and C++ examples built against it
+# (pkg-config; CMake's find_package when cmake is there). The committed
+# header is checked against cbindgen by `cargo test` (bindings-c/tests).
+c-test:
+	$(MAKE) -C bindings-c test
+	rm -rf target/c/prefix
+	$(MAKE) -C bindings-c install PREFIX=$(CURDIR)/target/c/prefix
+	$(MAKE) -C bindings-c examples PREFIX=$(CURDIR)/target/c/prefix
 
 # rumour and HashiCorp's Go memberlist in one cluster (also part of `test`);
 # tests/interop/build.sh installs Go and memberlist from Debian when root.

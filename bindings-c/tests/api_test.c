@@ -1,0 +1,193 @@
+/*
+ * Exercises the whole C API, error paths included, on two loopback nodes.
+ * Prints one line per check and a final "N passed, N failed" line; exits
+ * non-zero when any check failed. Run under valgrind and AddressSanitizer
+ * by `make -C bindings-c test`.
+ */
+#define _DEFAULT_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rumour.h"
+
+static int passed, failed;
+
+#define CHECK(cond, what)                                                      \
+    do {                                                                       \
+        if (cond) {                                                            \
+            passed++;                                                          \
+        } else {                                                               \
+            failed++;                                                          \
+            printf("FAILED %s (line %d): %s\n", what, __LINE__,               \
+                   rumour_last_error_message());                               \
+        }                                                                      \
+    } while (0)
+
+struct seen {
+    pthread_mutex_t lock;
+    int joined, updated, messages, direct, state_changes, left, failed, frees;
+    char last_message[64];
+};
+
+static void on_event(const rumour_event *ev, void *user_data) {
+    struct seen *s = user_data;
+    pthread_mutex_lock(&s->lock);
+    switch (ev->kind) {
+    case RUMOUR_EVENT_MEMBER_JOINED: s->joined++; break;
+    case RUMOUR_EVENT_MEMBER_UPDATED: s->updated++; break;
+    case RUMOUR_EVENT_MEMBER_LEFT: s->left++; break;
+    case RUMOUR_EVENT_MEMBER_FAILED: s->failed++; break;
+    case RUMOUR_EVENT_MESSAGE:
+        s->messages++;
+        if (ev->message_kind == RUMOUR_MESSAGE_DIRECT) s->direct++;
+        if (ev->data_len < sizeof s->last_message) {
+            memcpy(s->last_message, ev->data, ev->data_len);
+            s->last_message[ev->data_len] = 0;
+        }
+        break;
+    case RUMOUR_EVENT_STATE_CHANGED: s->state_changes++; break;
+    default: break;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void on_free(void *user_data) {
+    struct seen *s = user_data;
+    pthread_mutex_lock(&s->lock);
+    s->frees++;
+    pthread_mutex_unlock(&s->lock);
+}
+
+static int get(struct seen *s, int *field) {
+    pthread_mutex_lock(&s->lock);
+    int v = *field;
+    pthread_mutex_unlock(&s->lock);
+    return v;
+}
+
+/* Polls until *field >= want, up to 10 s. */
+static int wait_for(struct seen *s, int *field, int want) {
+    for (int i = 0; i < 500; i++) {
+        if (get(s, field) >= want) return 1;
+        usleep(20000);
+    }
+    return 0;
+}
+
+static rumour_config *local_config(const char *name) {
+    rumour_config *c = NULL;
+    if (rumour_config_new("local", &c) != RUMOUR_OK) return NULL;
+    rumour_config_set_string(c, "name", name);
+    rumour_config_set_string(c, "bind", "127.0.0.1:0");
+    rumour_config_set_number(c, "retransmit_mult", 4);
+    return c;
+}
+
+int main(void) {
+    printf("rumour %s\n", rumour_version());
+    CHECK(strlen(rumour_version()) > 0, "version");
+
+    /* Config errors. */
+    rumour_config *bad = NULL;
+    CHECK(rumour_config_new("moon", &bad) == RUMOUR_ERR_INVALID_ARGUMENT, "unknown preset");
+    CHECK(strstr(rumour_last_error_message(), "moon") != NULL, "the message names the preset");
+    CHECK(rumour_config_new(NULL, &bad) == RUMOUR_ERR_NULL, "NULL preset");
+    CHECK(rumour_config_new("lan", NULL) == RUMOUR_ERR_NULL, "NULL out");
+    CHECK(rumour_config_new("lan", &bad) == RUMOUR_OK, "lan preset");
+    CHECK(rumour_config_set_number(bad, "probe_interval", 0) == RUMOUR_ERR_CONFIG, "zero probe interval");
+    CHECK(strstr(rumour_last_error_message(), "probe_interval") != NULL, "the message names the field");
+    CHECK(rumour_config_set_number(bad, "nonsense", 1) == RUMOUR_ERR_INVALID_ARGUMENT, "unknown field");
+    CHECK(rumour_config_set_number(bad, "enable_compression", 7) == RUMOUR_ERR_CONFIG, "flag out of range");
+    const char bad_utf8[] = {'n', (char)0xff, 0};
+    CHECK(rumour_config_set_string(bad, "name", bad_utf8) == RUMOUR_ERR_INVALID_ARGUMENT, "bad UTF-8");
+    unsigned char big[600] = {0};
+    CHECK(rumour_config_set_meta(bad, big, sizeof big) == RUMOUR_ERR_CONFIG, "meta too large");
+    CHECK(rumour_config_set_meta(bad, NULL, 4) == RUMOUR_ERR_NULL, "NULL meta with a length");
+    CHECK(rumour_config_add_key(bad, big, 5) == RUMOUR_ERR_CONFIG, "bad key size");
+    CHECK(rumour_config_set_string(NULL, "name", "x") == RUMOUR_ERR_NULL, "NULL config");
+    rumour_config_free(bad);
+    rumour_config_free(NULL);
+
+    /* Two nodes. */
+    struct seen sa = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    struct seen sb = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    rumour_config *ca = local_config("c-a"), *cb = local_config("c-b");
+    CHECK(ca && cb, "configs");
+    rumour_node *a = NULL, *b = NULL;
+    CHECK(rumour_node_start(ca, on_event, &sa, on_free, &a) == RUMOUR_OK, "start a");
+    CHECK(rumour_node_start(cb, on_event, &sb, on_free, &b) == RUMOUR_OK, "start b");
+    rumour_config_free(ca);
+    rumour_config_free(cb);
+    CHECK(strcmp(rumour_node_name(a), "c-a") == 0, "name");
+    const char *seeds[] = {rumour_node_addr(a)};
+    size_t answered = 0;
+    CHECK(rumour_node_join(b, seeds, 1, &answered) == RUMOUR_OK && answered == 1, "join");
+    CHECK(wait_for(&sa, &sa.joined, 1), "a sees b join");
+
+    rumour_members *ms = NULL;
+    CHECK(rumour_node_members(a, &ms) == RUMOUR_OK, "members");
+    CHECK(rumour_members_len(ms) == 2, "two members");
+    rumour_member_view v;
+    CHECK(rumour_members_get(ms, 0, &v) == RUMOUR_OK && v.name && v.addr, "member view");
+    CHECK(rumour_members_get(ms, 2, &v) == RUMOUR_ERR_OUT_OF_RANGE, "index past the end");
+    rumour_members_free(ms);
+
+    CHECK(rumour_node_set_meta(b, (const uint8_t *)"role=db", 7) == RUMOUR_OK, "set meta");
+    CHECK(wait_for(&sa, &sa.updated, 1), "a sees the update");
+    CHECK(rumour_node_broadcast(b, (const uint8_t *)"hello", 5) == RUMOUR_OK, "broadcast");
+    CHECK(wait_for(&sa, &sa.messages, 1), "a gets the broadcast");
+    CHECK(rumour_node_send(b, "c-a", (const uint8_t *)"direct", 6, true) == RUMOUR_OK, "send");
+    CHECK(wait_for(&sa, &sa.direct, 1), "a gets the direct message");
+    CHECK(rumour_node_send(b, "nobody", (const uint8_t *)"x", 1, false) == RUMOUR_ERR_UNKNOWN_MEMBER, "unknown member");
+    CHECK(rumour_node_set_meta(b, big, sizeof big) == RUMOUR_ERR_TOO_LARGE, "meta too large at run time");
+    CHECK(rumour_node_broadcast(b, NULL, 3) == RUMOUR_ERR_NULL, "NULL data");
+    CHECK(rumour_node_broadcast(NULL, (const uint8_t *)"x", 1) == RUMOUR_ERR_NULL, "NULL node");
+    CHECK(rumour_node_install_key(a, big, 3) == RUMOUR_ERR_KEYRING, "bad key at run time");
+
+    /* The replicated map. */
+    uint64_t ts = 0;
+    CHECK(rumour_node_state_put(a, "svc/web", (const uint8_t *)"10.0.0.1", 8, RUMOUR_UNTIL_DELETED, 0, &ts) == RUMOUR_OK && ts > 0,
+          "state put");
+    CHECK(wait_for(&sb, &sb.state_changes, 1), "b sees the write");
+    uint8_t *value = NULL;
+    size_t len = 0;
+    CHECK(rumour_node_state_get(b, "svc/web", &value, &len) == RUMOUR_OK && len == 8 && memcmp(value, "10.0.0.1", 8) == 0,
+          "state get");
+    rumour_bytes_free(value, len);
+    CHECK(rumour_node_state_get(b, "absent", &value, &len) == RUMOUR_ERR_NOT_FOUND, "absent key");
+    CHECK(rumour_node_state_put(a, "", (const uint8_t *)"v", 1, RUMOUR_UNTIL_DELETED, 0, NULL) == RUMOUR_ERR_STATE, "empty key");
+    CHECK(rumour_node_state_put(a, "t", (const uint8_t *)"v", 1, RUMOUR_TTL, 0, NULL) == RUMOUR_ERR_STATE, "zero ttl");
+    CHECK(rumour_node_state_put(a, "e", (const uint8_t *)"v", 1, RUMOUR_EPHEMERAL, 0, NULL) == RUMOUR_OK, "ephemeral put");
+    bool deleted = false;
+    CHECK(rumour_node_state_delete(a, "svc/web", &deleted) == RUMOUR_OK && deleted, "state delete");
+
+    rumour_stats st;
+    CHECK(rumour_node_stats(a, &st) == RUMOUR_OK && st.members == 2 && st.packets_sent > 0, "stats");
+
+    /* Leave, shutdown, free; the finalizers run once each. */
+    CHECK(rumour_node_leave(b, 2000) == RUMOUR_OK, "leave");
+    CHECK(wait_for(&sa, &sa.left, 1), "a sees b leave");
+    CHECK(rumour_node_shutdown(b) == RUMOUR_OK, "shutdown b");
+    CHECK(rumour_node_shutdown(b) == RUMOUR_OK, "shutdown twice");
+    CHECK(get(&sb, &sb.frees) == 1, "b's user_data freed once, at shutdown");
+    CHECK(rumour_node_broadcast(b, (const uint8_t *)"x", 1) == RUMOUR_ERR_SHUT_DOWN, "shut down node");
+    rumour_node_free(b);
+    rumour_node_free(a);
+    CHECK(get(&sa, &sa.frees) == 1, "a's user_data freed once");
+    rumour_node_free(NULL);
+
+    /* A failed start still frees user_data, once. */
+    struct seen sc = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    rumour_config *cc = local_config("c-c");
+    rumour_config_set_string(cc, "bind", "no-such-host.invalid:1");
+    rumour_node *c = NULL;
+    CHECK(rumour_node_start(cc, on_event, &sc, on_free, &c) == RUMOUR_ERR_CONFIG && c == NULL, "bad bind address");
+    CHECK(get(&sc, &sc.frees) == 1, "user_data freed when start fails");
+    rumour_config_free(cc);
+
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}
