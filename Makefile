@@ -1,7 +1,7 @@
 # rumour: `make demo` runs the demo, `make test` every test, `make bench` the benchmarks.
 CARGO ?= cargo
 
-.PHONY: demo demo-sim test lint interop python-test node-test c-test bench bench-python bench-node bench-memberlist golden fuzz
+.PHONY: demo demo-sim test lint interop python-test node-test c-test polyglot-test bench bench-python bench-node bench-memberlist golden fuzz
 
 # Five real nodes on loopback, narrated: joins, metadata, a broadcast, a
 # crash, a leave, a restart. Finishes by itself in well under a minute.
@@ -20,6 +20,7 @@ test: lint
 	$(MAKE) python-test
 	$(MAKE) node-test
 	$(MAKE) c-test
+	$(MAKE) polyglot-test
 
 # The Python binding: a venv at .venv (made by bindings-python/setup-venv.sh
 # with maturin, pytest, mypy, ruff, numpy, pandas, matplotlib and nbclient),
@@ -27,8 +28,8 @@ test: lint
 # stubtest, the package by mypy, the examples and the notebook run).
 python-test:
 	sh bindings-python/setup-venv.sh
-	cd bindings-python && ../.venv/bin/ruff check python tests benches ../examples/python
-	cd bindings-python && ../.venv/bin/ruff format --check python tests benches ../examples/python
+	cd bindings-python && ../.venv/bin/ruff check python tests benches ../examples/python ../tests/polyglot
+	cd bindings-python && ../.venv/bin/ruff format --check python tests benches ../examples/python ../tests/polyglot
 	cd bindings-python && ../.venv/bin/python -m pytest -q tests
 
 # The Node binding: `npm install` (which builds the addon with napi-rs),
@@ -50,6 +51,17 @@ c-test:
 	rm -rf target/c/prefix
 	$(MAKE) -C bindings-c install PREFIX=$(CURDIR)/target/c/prefix
 	$(MAKE) -C bindings-c examples PREFIX=$(CURDIR)/target/c/prefix
+
+# One cluster, four languages (tests/polyglot): a Rust, a C, a Python and a
+# Node.js node in four processes. Needs python-test, node-test and c-test
+# to have built the bindings.
+polyglot-test:
+	$(CARGO) build --release -p rumour-demo --bin polyglot_peer
+	$(MAKE) -C bindings-c all
+	mkdir -p target/polyglot
+	cc -std=c11 -Wall -Werror -Ibindings-c/include tests/polyglot/peer.c -o target/polyglot/peer_c \
+	  -Ltarget/release -lrumour -lpthread -Wl,-rpath,$(CURDIR)/target/release
+	.venv/bin/python -m pytest -q -p no:cacheprovider tests/polyglot
 
 # rumour and HashiCorp's Go memberlist in one cluster (also part of `test`);
 # tests/interop/build.sh installs Go and memberlist from Debian when root.

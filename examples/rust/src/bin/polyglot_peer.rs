@@ -1,0 +1,61 @@
+//! The Rust peer of the polyglot test (protocol: tests/polyglot/README.md).
+
+use std::io::{BufRead, Write};
+use std::sync::Mutex;
+
+use rumour::{Config, Event, MemberState, Node};
+
+static OUT: Mutex<()> = Mutex::new(());
+
+fn say(line: String) {
+    let _guard = OUT.lock().unwrap_or_else(|p| p.into_inner());
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let (name, seed) = (args.get(1).cloned().unwrap_or_default(), args.get(2).cloned().unwrap_or_default());
+    let config = Config { name: name.clone(), bind: "127.0.0.1:0".into(), retransmit_mult: 4, ..Config::local() };
+    let node = Node::start_with_callback(config, |e: &Event| match e {
+        Event::MemberJoined(m) => say(format!("joined {}", m.name)),
+        Event::MemberFailed(m) => say(format!("failed {}", m.name)),
+        Event::MemberLeft(m) => say(format!("left {}", m.name)),
+        Event::MemberUpdated(m) => say(format!("updated {} {}", m.name, String::from_utf8_lossy(&m.meta))),
+        Event::Message { from, payload, .. } => {
+            say(format!("message {} {}", from.as_deref().unwrap_or("?"), String::from_utf8_lossy(payload)))
+        }
+        _ => {}
+    })?;
+    if seed != "-" {
+        node.join(&[seed])?;
+    }
+    say(format!("ready {}", node.addr()));
+    for line in std::io::stdin().lock().lines() {
+        let line = line?;
+        let (cmd, arg) = line.trim().split_once(' ').unwrap_or((line.trim(), ""));
+        match cmd {
+            "members" => {
+                let mut names: Vec<String> = node
+                    .members()?
+                    .into_iter()
+                    .filter(|m| m.state == MemberState::Alive)
+                    .map(|m| m.name.to_string())
+                    .collect();
+                names.sort();
+                say(format!("members {}", names.join(",")));
+            }
+            "broadcast" => node.broadcast(arg.as_bytes())?,
+            "meta" => node.set_meta(arg.as_bytes())?,
+            "meta_of" => {
+                let meta = node.member(arg)?.map(|m| String::from_utf8_lossy(&m.meta).into_owned()).unwrap_or_default();
+                say(format!("meta_of {arg} {meta}"));
+            }
+            "quit" => break,
+            _ => {}
+        }
+    }
+    node.shutdown();
+    Ok(())
+}
