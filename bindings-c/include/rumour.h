@@ -130,6 +130,10 @@ typedef enum {
 // `rumour_config_free`; the setters validate what they can at once.
 typedef struct rumour_config rumour_config;
 
+// A snapshot of entries (opaque): `rumour_entries_len`, `rumour_entries_get`,
+// `rumour_entries_free`.
+typedef struct rumour_entries rumour_entries;
+
 // A snapshot of the members (opaque): `rumour_members_len`,
 // `rumour_members_get`, `rumour_members_free`.
 typedef struct rumour_members rumour_members;
@@ -210,6 +214,39 @@ typedef struct {
   // Bytes of replicated-map anti-entropy sent.
   uint64_t state_sync_bytes;
 } rumour_stats;
+
+// One live entry of the replicated map; pointers valid until the snapshot
+// it came from is freed.
+typedef struct {
+  // NUL-terminated key.
+  const char *key;
+  // The value (`value_len` bytes).
+  const uint8_t *value;
+  // Length of `value`.
+  size_t value_len;
+  // NUL-terminated name of the writer.
+  const char *writer;
+  // The write's timestamp.
+  uint64_t timestamp;
+  // Whether it goes when its writer leaves or fails.
+  bool ephemeral;
+  // When it expires (Unix ms), 0 for never.
+  uint64_t expires_unix_ms;
+} rumour_entry_view;
+
+// Size and agreement of a node's replica of the map.
+typedef struct {
+  // Live keys.
+  uint64_t live;
+  // Tombstones not yet collected.
+  uint64_t tombstones;
+  // Bytes of keys, values and writer names.
+  uint64_t bytes;
+  // Merkle root: equal roots, equal maps.
+  uint64_t root;
+  // Timestamp of the newest collected tombstone.
+  uint64_t horizon;
+} rumour_state_summary;
 
 #ifdef __cplusplus
 extern "C" {
@@ -341,6 +378,19 @@ rumour_status rumour_members_get(const rumour_members *members,
 // Releases a snapshot (NULL is fine).
 void rumour_members_free(rumour_members *members);
 
+// A snapshot of one member: `name`'s current view, or `RUMOUR_ERR_NOT_FOUND`
+// when this node does not know it. `*out` is a one-member snapshot read
+// and freed like `rumour_node_members`' (`rumour_members_get(*out, 0, ...)`).
+rumour_status rumour_node_member(const rumour_node *node, const char *name, rumour_members **out);
+
+// This node as its peers see it, as a one-member snapshot (see
+// `rumour_node_member`).
+rumour_status rumour_node_local(const rumour_node *node, rumour_members **out);
+
+// Sets the push-pull user state sent to Go memberlist peers (copied);
+// theirs arrives as `RUMOUR_EVENT_REMOTE_STATE`.
+rumour_status rumour_node_set_local_state(const rumour_node *node, const uint8_t *data, size_t len);
+
 // Writes `key` (NUL-terminated UTF-8, 1 to 256 bytes) = `len` bytes of
 // `value` in the replicated map (copied). `ttl_ms` is read only for
 // `RUMOUR_TTL`. `*timestamp` (may be NULL) receives the write's timestamp.
@@ -365,6 +415,27 @@ rumour_status rumour_node_state_get(const rumour_node *node,
 
 // Releases bytes returned by `rumour_node_state_get` (NULL is fine).
 void rumour_bytes_free(uint8_t *bytes, size_t len);
+
+// Takes a snapshot of the live entries whose key starts with `prefix` (""
+// for all), in key order. `*out` receives it; free it with `rumour_entries_free`.
+rumour_status rumour_node_state_entries(const rumour_node *node,
+                                        const char *prefix,
+                                        rumour_entries **out);
+
+// How many entries the snapshot holds (0 for NULL).
+size_t rumour_entries_len(const rumour_entries *entries);
+
+// Fills `*out` with entry `index`; its pointers are valid until
+// `rumour_entries_free`.
+rumour_status rumour_entries_get(const rumour_entries *entries,
+                                 size_t index,
+                                 rumour_entry_view *out);
+
+// Releases an entries snapshot (NULL is fine).
+void rumour_entries_free(rumour_entries *entries);
+
+// Fills `*out` with the replica's size and Merkle root.
+rumour_status rumour_node_state_summary(const rumour_node *node, rumour_state_summary *out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -884,6 +884,68 @@ pub unsafe extern "C" fn rumour_members_free(members: *mut rumour_members) {
     }
 }
 
+/// A snapshot of one member: `name`'s current view, or `RUMOUR_ERR_NOT_FOUND`
+/// when this node does not know it. `*out` is a one-member snapshot read
+/// and freed like `rumour_node_members`' (`rumour_members_get(*out, 0, ...)`).
+#[no_mangle]
+pub unsafe extern "C" fn rumour_node_member(
+    node: *const rumour_node,
+    name: *const c_char,
+    out: *mut *mut rumour_members,
+) -> rumour_status {
+    guard(|| {
+        let n = tri!(node_ref(node));
+        let name = tri!(str_arg(name, "name"));
+        if out.is_null() {
+            return err(RUMOUR_ERR_NULL, "out is NULL");
+        }
+        match n.node.member(name) {
+            Ok(Some(m)) => {
+                let strings = vec![member_strings(&m)];
+                *out = Box::into_raw(Box::new(rumour_members { members: vec![m], strings }));
+                RUMOUR_OK
+            }
+            Ok(None) => err(RUMOUR_ERR_NOT_FOUND, format!("no member named {name:?}")),
+            Err(e) => node_error(e),
+        }
+    })
+}
+
+/// This node as its peers see it, as a one-member snapshot (see
+/// `rumour_node_member`).
+#[no_mangle]
+pub unsafe extern "C" fn rumour_node_local(node: *const rumour_node, out: *mut *mut rumour_members) -> rumour_status {
+    guard(|| {
+        let n = tri!(node_ref(node));
+        if out.is_null() {
+            return err(RUMOUR_ERR_NULL, "out is NULL");
+        }
+        match n.node.local() {
+            Ok(m) => {
+                let strings = vec![member_strings(&m)];
+                *out = Box::into_raw(Box::new(rumour_members { members: vec![m], strings }));
+                RUMOUR_OK
+            }
+            Err(e) => node_error(e),
+        }
+    })
+}
+
+/// Sets the push-pull user state sent to Go memberlist peers (copied);
+/// theirs arrives as `RUMOUR_EVENT_REMOTE_STATE`.
+#[no_mangle]
+pub unsafe extern "C" fn rumour_node_set_local_state(
+    node: *const rumour_node,
+    data: *const u8,
+    len: usize,
+) -> rumour_status {
+    guard(|| {
+        let n = tri!(node_ref(node));
+        let data = tri!(bytes_arg(data, len, "data"));
+        n.node.set_local_state(data).map_or_else(node_error, |_| RUMOUR_OK)
+    })
+}
+
 // ---- replicated map ----
 
 /// How long a written key lives.
@@ -992,4 +1054,141 @@ pub unsafe extern "C" fn rumour_bytes_free(bytes: *mut u8, len: usize) {
             drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(bytes, len)));
         }));
     }
+}
+
+/// One live entry of the replicated map; pointers valid until the snapshot
+/// it came from is freed.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct rumour_entry_view {
+    /// NUL-terminated key.
+    pub key: *const c_char,
+    /// The value (`value_len` bytes).
+    pub value: *const u8,
+    /// Length of `value`.
+    pub value_len: usize,
+    /// NUL-terminated name of the writer.
+    pub writer: *const c_char,
+    /// The write's timestamp.
+    pub timestamp: u64,
+    /// Whether it goes when its writer leaves or fails.
+    pub ephemeral: bool,
+    /// When it expires (Unix ms), 0 for never.
+    pub expires_unix_ms: u64,
+}
+
+/// A snapshot of entries (opaque): `rumour_entries_len`, `rumour_entries_get`,
+/// `rumour_entries_free`.
+pub struct rumour_entries {
+    entries: Vec<rumour::StateEntry>,
+    strings: Vec<(CString, CString)>,
+}
+
+/// Takes a snapshot of the live entries whose key starts with `prefix` (""
+/// for all), in key order. `*out` receives it; free it with `rumour_entries_free`.
+#[no_mangle]
+pub unsafe extern "C" fn rumour_node_state_entries(
+    node: *const rumour_node,
+    prefix: *const c_char,
+    out: *mut *mut rumour_entries,
+) -> rumour_status {
+    guard(|| {
+        let n = tri!(node_ref(node));
+        let prefix = tri!(str_arg(prefix, "prefix"));
+        if out.is_null() {
+            return err(RUMOUR_ERR_NULL, "out is NULL");
+        }
+        match n.node.state().entries(prefix) {
+            Ok(entries) => {
+                let strings = entries.iter().map(|e| (cstring(&e.key), cstring(&e.writer))).collect();
+                *out = Box::into_raw(Box::new(rumour_entries { entries, strings }));
+                RUMOUR_OK
+            }
+            Err(e) => node_error(e),
+        }
+    })
+}
+
+/// How many entries the snapshot holds (0 for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn rumour_entries_len(entries: *const rumour_entries) -> usize {
+    entries.as_ref().map_or(0, |e| e.entries.len())
+}
+
+/// Fills `*out` with entry `index`; its pointers are valid until
+/// `rumour_entries_free`.
+#[no_mangle]
+pub unsafe extern "C" fn rumour_entries_get(
+    entries: *const rumour_entries,
+    index: usize,
+    out: *mut rumour_entry_view,
+) -> rumour_status {
+    guard(|| {
+        let Some(s) = entries.as_ref() else { return err(RUMOUR_ERR_NULL, "entries is NULL") };
+        let Some(out) = out.as_mut() else { return err(RUMOUR_ERR_NULL, "out is NULL") };
+        match (s.entries.get(index), s.strings.get(index)) {
+            (Some(e), Some((key, writer))) => {
+                *out = rumour_entry_view {
+                    key: key.as_ptr(),
+                    value: e.value.as_ptr(),
+                    value_len: e.value.len(),
+                    writer: writer.as_ptr(),
+                    timestamp: e.timestamp.0,
+                    ephemeral: e.ephemeral,
+                    expires_unix_ms: e.expires_unix_ms.unwrap_or(0),
+                };
+                RUMOUR_OK
+            }
+            _ => err(RUMOUR_ERR_OUT_OF_RANGE, format!("index {index} is past the {} entries", s.entries.len())),
+        }
+    })
+}
+
+/// Releases an entries snapshot (NULL is fine).
+#[no_mangle]
+pub unsafe extern "C" fn rumour_entries_free(entries: *mut rumour_entries) {
+    if !entries.is_null() {
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(entries))));
+    }
+}
+
+/// Size and agreement of a node's replica of the map.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct rumour_state_summary {
+    /// Live keys.
+    pub live: u64,
+    /// Tombstones not yet collected.
+    pub tombstones: u64,
+    /// Bytes of keys, values and writer names.
+    pub bytes: u64,
+    /// Merkle root: equal roots, equal maps.
+    pub root: u64,
+    /// Timestamp of the newest collected tombstone.
+    pub horizon: u64,
+}
+
+/// Fills `*out` with the replica's size and Merkle root.
+#[no_mangle]
+pub unsafe extern "C" fn rumour_node_state_summary(
+    node: *const rumour_node,
+    out: *mut rumour_state_summary,
+) -> rumour_status {
+    guard(|| {
+        let n = tri!(node_ref(node));
+        let Some(out) = out.as_mut() else { return err(RUMOUR_ERR_NULL, "out is NULL") };
+        match n.node.state().summary() {
+            Ok(s) => {
+                *out = rumour_state_summary {
+                    live: s.live as u64,
+                    tombstones: s.tombstones as u64,
+                    bytes: s.bytes as u64,
+                    root: s.root,
+                    horizon: s.horizon.0,
+                };
+                RUMOUR_OK
+            }
+            Err(e) => node_error(e),
+        }
+    })
 }

@@ -161,8 +161,32 @@ int main(void) {
     CHECK(rumour_node_state_put(a, "", (const uint8_t *)"v", 1, RUMOUR_UNTIL_DELETED, 0, NULL) == RUMOUR_ERR_STATE, "empty key");
     CHECK(rumour_node_state_put(a, "t", (const uint8_t *)"v", 1, RUMOUR_TTL, 0, NULL) == RUMOUR_ERR_STATE, "zero ttl");
     CHECK(rumour_node_state_put(a, "e", (const uint8_t *)"v", 1, RUMOUR_EPHEMERAL, 0, NULL) == RUMOUR_OK, "ephemeral put");
+    rumour_entries *es = NULL;
+    CHECK(rumour_node_state_entries(a, "", &es) == RUMOUR_OK && rumour_entries_len(es) == 2, "entries");
+    rumour_entry_view ev;
+    CHECK(rumour_entries_get(es, 0, &ev) == RUMOUR_OK && strcmp(ev.key, "e") == 0 && ev.ephemeral, "first entry");
+    CHECK(rumour_entries_get(es, 1, &ev) == RUMOUR_OK && strcmp(ev.key, "svc/web") == 0 && strcmp(ev.writer, "c-a") == 0
+              && ev.value_len == 8 && ev.timestamp == ts,
+          "second entry");
+    CHECK(rumour_entries_get(es, 2, &ev) == RUMOUR_ERR_OUT_OF_RANGE, "entry past the end");
+    rumour_entries_free(es);
+    CHECK(rumour_node_state_entries(a, "svc/", &es) == RUMOUR_OK && rumour_entries_len(es) == 1, "entries by prefix");
+    rumour_entries_free(es);
+    rumour_state_summary sum;
+    CHECK(rumour_node_state_summary(a, &sum) == RUMOUR_OK && sum.live == 2 && sum.root != 0, "state summary");
     bool deleted = false;
     CHECK(rumour_node_state_delete(a, "svc/web", &deleted) == RUMOUR_OK && deleted, "state delete");
+    CHECK(rumour_node_state_delete(a, "svc/web", &deleted) == RUMOUR_OK && !deleted, "delete again");
+
+    rumour_members *one = NULL;
+    CHECK(rumour_node_member(a, "c-b", &one) == RUMOUR_OK && rumour_members_len(one) == 1, "member by name");
+    CHECK(rumour_members_get(one, 0, &v) == RUMOUR_OK && strcmp(v.name, "c-b") == 0 && v.meta_len == 7, "its view");
+    rumour_members_free(one);
+    CHECK(rumour_node_member(a, "nobody", &one) == RUMOUR_ERR_NOT_FOUND, "unknown member by name");
+    CHECK(rumour_node_local(a, &one) == RUMOUR_OK && rumour_members_get(one, 0, &v) == RUMOUR_OK && strcmp(v.name, "c-a") == 0,
+          "local");
+    rumour_members_free(one);
+    CHECK(rumour_node_set_local_state(a, (const uint8_t *)"s", 1) == RUMOUR_OK, "set local state");
 
     rumour_stats st;
     CHECK(rumour_node_stats(a, &st) == RUMOUR_OK && st.members == 2 && st.packets_sent > 0, "stats");

@@ -170,3 +170,24 @@ fn the_same_seed_replays_the_same_run() {
     assert_eq!(run(42), run(42));
     assert_ne!(run(42).0, run(43).0);
 }
+
+#[test]
+fn a_partition_whose_sides_declared_each_other_failed_heals_by_itself() {
+    // memberlist issue 222: once both sides have declared the other failed
+    // and forgotten it, nothing ever reconnects them. rumour nodes keep
+    // trying members they declared failed (Config::reconnect_timeout).
+    let mut sim = Sim::new(SimConfig { nodes: 12, seed: 222, ..SimConfig::default() });
+    assert!(sim.run_until(Duration::from_secs(30), Sim::converged));
+    sim.partition(&[(0..6).collect(), (6..12).collect()]);
+    sim.run_for(Duration::from_secs(120));
+    let forgotten = sim.node(0).expect("running").member("node-11").is_none();
+    assert!(forgotten, "node-0 declared node-11 failed and forgot it");
+    sim.heal();
+    let healed_at = sim.elapsed();
+    assert!(sim.run_until(Duration::from_secs(120), Sim::converged), "whole again without anyone joining");
+    let took = sim.elapsed() - healed_at;
+    eprintln!("partition healed by itself in {took:?}");
+    assert!(took <= Duration::from_secs(60), "within two push-pull intervals: {took:?}");
+    let attempts: u64 = (0..12).filter_map(|i| sim.node(i)).map(|p| p.stats().reconnect_attempts).sum();
+    assert!(attempts > 0);
+}

@@ -133,6 +133,12 @@ pub struct Config {
     /// retransmissions that reaches a node is delivered there.
     /// Default false (rumour nodes read both forms either way).
     pub raw_user_messages: bool,
+    /// How long this node keeps trying to reach a member it declared
+    /// failed (one random such member every `push_pull_interval`), so that
+    /// the two sides of a healed partition find each other again without
+    /// anyone joining by hand (memberlist never retries; Serf's reconnect
+    /// does this). Zero turns it off. Default 24 hours.
+    pub reconnect_timeout: Duration,
     /// Bounds and tombstone grace of the replicated map.
     pub state: super::kv::StateConfig,
     /// Experimental switches (keep the defaults against real peers).
@@ -185,6 +191,7 @@ impl Config {
             udp_buffer_size: 1400,
             broadcast_queue_depth: 1024,
             raw_user_messages: false,
+            reconnect_timeout: Duration::from_secs(24 * 3600),
             state: super::kv::StateConfig::default(),
             experiment: Experiment::default(),
         }

@@ -169,6 +169,8 @@ pub struct ProtoStats {
     pub name_conflicts: u64,
     /// Push-pull exchanges refused for incompatible protocol versions.
     pub incompatible_peers: u64,
+    /// Attempts to reach a member declared failed (see `Config::reconnect_timeout`).
+    pub reconnect_attempts: u64,
     /// Bytes of replicated-map rumours queued or pushed (each once, however
     /// often it is retransmitted).
     pub state_rumour_bytes: u64,
@@ -298,6 +300,8 @@ pub(super) struct Timers {
     pub(super) resync: Option<(Instant, SocketAddr)>,
     /// A follow-up state exchange after one that repaired something.
     pub(super) state_sync: Option<Instant>,
+    /// The next attempt to reach a member declared failed.
+    pub(super) reconnect: Option<Instant>,
 }
 
 /// One node's protocol state. See the module documentation for how to drive it.
@@ -326,6 +330,9 @@ pub struct Proto {
     pub(super) follow_ups: u8,
     /// Push-pull user state for memberlist peers.
     pub(super) local_user_state: Vec<u8>,
+    /// Members declared failed and since forgotten, with when: tried now
+    /// and then, so a healed partition rejoins by itself.
+    pub(super) failed: VecDeque<(Member, Instant)>,
     pub(super) seen: Seen,
     pub(super) user_seq: u64,
     pub(super) probe: Option<ActiveProbe>,
@@ -377,6 +384,7 @@ impl Proto {
             wall: (now, 0),
             follow_ups: 0,
             local_user_state: Vec::new(),
+            failed: VecDeque::new(),
             seen: Seen::default(),
             user_seq: 0,
             probe: None,
@@ -421,6 +429,10 @@ impl Proto {
         if !self.cfg.push_pull_interval.is_zero() {
             let pp = stagger(&mut self.rng, self.cfg.push_pull_interval);
             self.timers.push_pull = Some(now + pp);
+            if !self.cfg.reconnect_timeout.is_zero() {
+                let rc = stagger(&mut self.rng, self.cfg.push_pull_interval);
+                self.timers.reconnect = Some(now + rc);
+            }
         }
     }
 
@@ -708,6 +720,10 @@ impl Proto {
             self.timers.push_pull = Some(now + interval);
             self.periodic_push_pull(now);
         }
+        if self.timers.reconnect.is_some_and(|t| t <= now) {
+            self.timers.reconnect = Some(now + self.cfg.push_pull_interval);
+            self.reconnect(now);
+        }
         if let Some((_, seed)) = self.timers.resync.filter(|(at, _)| *at <= now) {
             self.timers.resync = None;
             self.start_push_pull(seed, false, now);
@@ -729,6 +745,7 @@ impl Proto {
         consider(self.timers.gossip);
         consider(self.timers.push_pull);
         consider(self.timers.resync.map(|(at, _)| at));
+        consider(self.timers.reconnect);
         if let Some(p) = &self.probe {
             consider(Some(p.next_deadline()));
         }

@@ -168,15 +168,15 @@ impl Members {
 
     /// At the end of a probe round: forgets members dead or left for longer
     /// than `gossip_to_the_dead`, then shuffles the rest (`resetNodes`).
-    /// Returns the names forgotten.
-    pub(crate) fn reset(&mut self, now: Instant, gossip_to_the_dead: Duration, rng: &mut Rng) -> Vec<Arc<str>> {
+    /// Returns the members forgotten.
+    pub(crate) fn reset(&mut self, now: Instant, gossip_to_the_dead: Duration, rng: &mut Rng) -> Vec<Member> {
         let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut self.nodes).into_iter().partition(|n| {
             !(n.member.state.is_gone() && now.saturating_duration_since(n.state_change) > gossip_to_the_dead)
         });
         self.nodes = keep;
         rng.shuffle(&mut self.nodes);
         self.reindex();
-        gone.into_iter().map(|n| n.member.name).collect()
+        gone.into_iter().map(|n| n.member).collect()
     }
 
     fn reindex(&mut self) {
@@ -232,7 +232,11 @@ mod tests {
         m.insert(node("old-dead", MemberState::Dead, t0), &mut rng);
         m.insert(node("left", MemberState::Left, t0), &mut rng);
         m.insert(node("new-dead", MemberState::Dead, t0 + Duration::from_secs(20)), &mut rng);
-        let mut gone = m.reset(t0 + Duration::from_secs(31), Duration::from_secs(30), &mut rng);
+        let mut gone: Vec<Arc<str>> = m
+            .reset(t0 + Duration::from_secs(31), Duration::from_secs(30), &mut rng)
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
         gone.sort();
         assert_eq!(gone, vec![Arc::from("left"), Arc::from("old-dead")]);
         assert_eq!(m.len(), 2);

@@ -79,8 +79,11 @@ impl Proto {
             }
             if self.probe_index >= self.members.len() {
                 let gone = self.members.reset(now, self.cfg.gossip_to_the_dead_time, &mut self.rng);
-                for name in gone {
-                    self.suspicions.remove(&*name);
+                for member in gone {
+                    self.suspicions.remove(&*member.name);
+                    if member.state == MemberState::Dead {
+                        self.remember_failed(member, now);
+                    }
                 }
                 self.probe_index = 0;
                 checked += 1;

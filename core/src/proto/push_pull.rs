@@ -204,6 +204,39 @@ impl Proto {
         Ok(())
     }
 
+    /// A member declared failed was just forgotten: remember where it was,
+    /// to try it now and then (see `Config::reconnect_timeout`).
+    pub(super) fn remember_failed(&mut self, member: super::members::Member, now: Instant) {
+        /// Failed members remembered at most (the oldest are dropped).
+        const REMEMBERED: usize = 1024;
+        if self.cfg.reconnect_timeout.is_zero() {
+            return;
+        }
+        self.failed.retain(|(m, _)| m.name != member.name);
+        self.failed.push_back((member, now));
+        while self.failed.len() > REMEMBERED {
+            self.failed.pop_front();
+        }
+    }
+
+    /// One attempt to reach a member declared failed: a push-pull with a
+    /// random one still within the reconnect timeout and not back already.
+    /// If it answers, the two sides merge their tables (and each refutes
+    /// what the other believed of it).
+    pub(super) fn reconnect(&mut self, now: Instant) {
+        let timeout = self.cfg.reconnect_timeout;
+        let members = &self.members;
+        self.failed
+            .retain(|(m, since)| now.saturating_duration_since(*since) <= timeout && members.get(&m.name).is_none());
+        if self.failed.is_empty() || self.left {
+            return;
+        }
+        let i = self.rng.below(self.failed.len());
+        let addr = self.failed[i].0.addr;
+        self.stats.reconnect_attempts += 1;
+        self.start_push_pull(addr, false, now);
+    }
+
     /// A stream we opened failed (connection refused, reset, timed out).
     pub fn handle_stream_failed(&mut self, id: StreamId, _now: Instant) {
         self.pending_streams.remove(&id);
