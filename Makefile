@@ -1,7 +1,7 @@
 # rumour: `make demo` runs the demo, `make test` every test, `make bench` the benchmarks.
 CARGO ?= cargo
 
-.PHONY: demo demo-sim test lint interop python-test node-test c-test polyglot-test bench bench-python bench-node bench-memberlist golden fuzz
+.PHONY: demo demo-sim test lint interop python-test node-test c-test polyglot-test faults bench bench-python bench-node bench-memberlist golden fuzz
 
 # Five real nodes on loopback, narrated: joins, metadata, a broadcast, a
 # crash, a leave, a restart. Finishes by itself in well under a minute.
@@ -21,6 +21,7 @@ test: lint
 	$(MAKE) node-test
 	$(MAKE) c-test
 	$(MAKE) polyglot-test
+	$(MAKE) faults
 
 # The Python binding: a venv at .venv (made by bindings-python/setup-venv.sh
 # with maturin, pytest, mypy, ruff, numpy, pandas, matplotlib and nbclient),
@@ -28,8 +29,8 @@ test: lint
 # stubtest, the package by mypy, the examples and the notebook run).
 python-test:
 	sh bindings-python/setup-venv.sh
-	cd bindings-python && ../.venv/bin/ruff check python tests benches ../examples/python ../tests/polyglot
-	cd bindings-python && ../.venv/bin/ruff format --check python tests benches ../examples/python ../tests/polyglot
+	cd bindings-python && ../.venv/bin/ruff check python tests benches ../examples/python ../tests/polyglot ../tests/faults
+	cd bindings-python && ../.venv/bin/ruff format --check python tests benches ../examples/python ../tests/polyglot ../tests/faults
 	cd bindings-python && ../.venv/bin/python -m pytest -q tests
 
 # The Node binding: `npm install` (which builds the addon with napi-rs),
@@ -62,6 +63,14 @@ polyglot-test:
 	cc -std=c11 -Wall -Werror -Ibindings-c/include tests/polyglot/peer.c -o target/polyglot/peer_c \
 	  -Ltarget/release -lrumour -lpthread -Wl,-rpath,$(CURDIR)/target/release
 	.venv/bin/python -m pytest -q -p no:cacheprovider tests/polyglot
+
+# Faults on a real network stack (tests/faults): hosts in network
+# namespaces, loss from tc netem, a partition by splitting the switch, a
+# SIGSTOPped node. Needs root (it skips with the reason otherwise) and
+# iproute2 (.ci/setup installs it). About 3 minutes.
+faults:
+	$(CARGO) build --release -p rumour-demo --bin polyglot_peer
+	.venv/bin/python -m pytest -q -s -p no:cacheprovider tests/faults
 
 # rumour and HashiCorp's Go memberlist in one cluster (also part of `test`);
 # tests/interop/build.sh installs Go and memberlist from Debian when root.

@@ -1,4 +1,8 @@
-//! The Rust peer of the polyglot test (protocol: tests/polyglot/README.md).
+//! The Rust peer of the polyglot test (protocol: tests/polyglot/README.md),
+//! also the node the fault tests run in network namespaces:
+//! `polyglot_peer NAME SEED [BIND [PRESET]]` (PRESET: lan, wan or local;
+//! default 127.0.0.1:0 and local). Extra command: `member NAME` answers
+//! `member NAME STATE INCARNATION` (`member NAME none` when unknown).
 
 use std::io::{BufRead, Write};
 use std::sync::Mutex;
@@ -16,8 +20,14 @@ fn say(line: String) {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let (name, seed) = (args.get(1).cloned().unwrap_or_default(), args.get(2).cloned().unwrap_or_default());
-    let config = Config { name: name.clone(), bind: "127.0.0.1:0".into(), retransmit_mult: 4, ..Config::local() };
+    let arg = |i: usize, default: &str| args.get(i).cloned().unwrap_or_else(|| default.to_string());
+    let (name, seed, bind, preset) = (arg(1, ""), arg(2, "-"), arg(3, "127.0.0.1:0"), arg(4, "local"));
+    let base = match preset.as_str() {
+        "lan" => Config::lan(),
+        "wan" => Config::wan(),
+        _ => Config::local(),
+    };
+    let config = Config { name: name.clone(), bind, retransmit_mult: 4, ..base };
     let node = Node::start_with_callback(config, |e: &Event| match e {
         Event::MemberJoined(m) => say(format!("joined {}", m.name)),
         Event::MemberFailed(m) => say(format!("failed {}", m.name)),
@@ -52,6 +62,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let meta = node.member(arg)?.map(|m| String::from_utf8_lossy(&m.meta).into_owned()).unwrap_or_default();
                 say(format!("meta_of {arg} {meta}"));
             }
+            "member" => match node.member(arg)? {
+                Some(m) => say(format!("member {arg} {} {}", format!("{:?}", m.state).to_lowercase(), m.incarnation)),
+                None => say(format!("member {arg} none")),
+            },
             "quit" => break,
             _ => {}
         }
