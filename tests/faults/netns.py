@@ -141,6 +141,7 @@ class Network:
         self.hosts = hosts
         self.nodes: list[Node] = []
         self.created: list[str] = []
+        self.blackholes: list[tuple[int, int]] = []
 
     def ns(self, host: int) -> str:
         return f"rm{self.tag}h{host}"
@@ -229,6 +230,19 @@ class Network:
         """Moves `side_b`'s hosts to the other bridge: the two sides cannot reach each other."""
         for h in side_b:
             sh("ip", "-n", self.switch, "link", "set", f"p{h}", "master", "brb")
+
+    def blackhole(self, src: int, dst: int) -> None:
+        """A one-way cut: `src` can no longer send to `dst` (`dst` can still send to `src`)."""
+        sh("ip", "-n", self.ns(src), "route", "add", "blackhole", f"{self.ip(dst)}/32")
+        self.blackholes.append((src, dst))
+
+    def clear_blackholes(self) -> None:
+        for src, dst in self.blackholes:
+            subprocess.run(
+                ["ip", "-n", self.ns(src), "route", "del", "blackhole", f"{self.ip(dst)}/32"],
+                capture_output=True,
+            )
+        self.blackholes = []
 
     def heal(self) -> None:
         for h in range(self.hosts):

@@ -1,8 +1,10 @@
 //! The Rust peer of the polyglot test (protocol: tests/polyglot/README.md),
 //! also the node the fault tests run in network namespaces:
 //! `polyglot_peer NAME SEED [BIND [PRESET]]` (PRESET: lan, wan or local;
-//! default 127.0.0.1:0 and local). Extra command: `member NAME` answers
-//! `member NAME STATE INCARNATION` (`member NAME none` when unknown).
+//! default 127.0.0.1:0 and local). Extra commands: `member NAME` answers
+//! `member NAME STATE INCARNATION` (`member NAME none` when unknown);
+//! `put KEY VALUE`, `del KEY`, `get KEY` (answers `get KEY VALUE`, or
+//! `get KEY none`) and `root` (answers `root HEX`, the map's Merkle root).
 
 use std::io::{BufRead, Write};
 use std::sync::Mutex;
@@ -66,6 +68,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Some(m) => say(format!("member {arg} {} {}", format!("{:?}", m.state).to_lowercase(), m.incarnation)),
                 None => say(format!("member {arg} none")),
             },
+            "put" => {
+                let (key, value) = arg.split_once(' ').unwrap_or((arg, ""));
+                node.state().put(key, value.as_bytes())?;
+            }
+            "del" => {
+                node.state().delete(arg)?;
+            }
+            "get" => match node.state().get(arg)? {
+                Some(e) => say(format!("get {arg} {}", String::from_utf8_lossy(&e.value))),
+                None => say(format!("get {arg} none")),
+            },
+            "root" => say(format!("root {:016x}", node.state().summary()?.root)),
             "quit" => break,
             _ => {}
         }
