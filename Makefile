@@ -1,7 +1,7 @@
 # rumour: `make demo` runs the demo, `make test` every test, `make bench` the benchmarks.
 CARGO ?= cargo
 
-.PHONY: demo demo-sim test lint interop python-test node-test c-test polyglot-test faults bench bench-python bench-node bench-memberlist golden fuzz
+.PHONY: demo demo-sim test lint interop python-test node-test c-test polyglot-test faults soak bench bench-python bench-node bench-memberlist golden fuzz
 
 # Five real nodes on loopback, narrated: joins, metadata, a broadcast, a
 # crash, a leave, a restart. Finishes by itself in well under a minute.
@@ -71,6 +71,14 @@ polyglot-test:
 faults:
 	$(CARGO) build --release -p rumour-demo --bin polyglot_peer
 	.venv/bin/python -m pytest -q -s -p no:cacheprovider tests/faults
+
+# 30 minutes, 20 nodes in namespaces, random faults from SOAK_SEED on half
+# of them (partitions, pauses, kills and restarts): false failures, missed
+# detections, convergence times, memory growth (JSON in target/bench/).
+# SOAK_SECONDS shortens it.
+soak:
+	$(CARGO) build --release -p rumour-demo --bin polyglot_peer
+	cd tests/faults && ../../.venv/bin/python soak.py
 
 # rumour and HashiCorp's Go memberlist in one cluster (also part of `test`);
 # tests/interop/build.sh installs Go and memberlist from Debian when root.

@@ -1,0 +1,118 @@
+"""Soak run (`make soak`): 20 nodes in 20 namespaces for SOAK_SECONDS
+(default 1800), with random faults drawn from SOAK_SEED on nodes 10-19
+only: partitions of a random few from the rest, SIGSTOP pauses, kills with
+restarts under the same name. Nodes 0-9 are never faulted, so any failure
+declared of them is a false failure. Reports false failures, missed
+detections (a killed node not declared failed by every node 0-9 within
+60 s), convergence time after each fault, and memory growth per node.
+Every loop is bounded by the run's deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import statistics
+import time
+
+from netns import Network, why_not
+
+NODES = 20
+STABLE = range(10)
+
+
+def rss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def all_see_all(nodes) -> bool:
+    return all(len(n.members()) == NODES for n in nodes)
+
+
+def main() -> int:
+    reason = why_not()
+    if reason:
+        print(f"soak skipped: {reason}")
+        return 0
+    seconds = float(os.environ.get("SOAK_SECONDS", "1800"))
+    seed = int(os.environ.get("SOAK_SEED", "1"))
+    rng = random.Random(seed)
+    with Network(NODES) as net:
+        first = net.start(0)
+        nodes = [first] + [net.start(h, first.addr) for h in range(1, NODES)]
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not all_see_all(nodes):
+            time.sleep(0.5)
+        rss_start = {h: rss_kib(n.proc.pid) for h, n in enumerate(nodes)}
+        end = time.monotonic() + seconds
+        faults, convergence, missed, restarts = [], [], 0, 0
+        while time.monotonic() < end - 90:
+            kind = rng.choice(["partition", "pause", "kill"])
+            victims = rng.sample(range(10, NODES), rng.randint(1, 3))
+            faults.append(kind)
+            if kind == "partition":
+                net.partition(victims)
+                time.sleep(rng.uniform(5, 40))
+                net.heal()
+            elif kind == "pause":
+                for v in victims:
+                    nodes[v].pause()
+                time.sleep(rng.uniform(2, 30))
+                for v in victims:
+                    nodes[v].resume()
+            else:
+                killed_at = time.monotonic()
+                for v in victims:
+                    nodes[v].kill()
+                for v in victims:
+                    for s in STABLE:
+                        try:
+                            nodes[s].expect(
+                                lambda line, v=v: line == f"failed h{v}",
+                                max(1, 60 - (time.monotonic() - killed_at)),
+                            )
+                        except AssertionError:
+                            missed += 1
+                for v in victims:
+                    nodes[v] = net.start(v, first.addr)
+                    restarts += 1
+            healed = time.monotonic()
+            while time.monotonic() < min(end, healed + 120) and not all_see_all(nodes):
+                time.sleep(0.5)
+            convergence.append(time.monotonic() - healed)
+        seen = [(s, line) for s in STABLE for line in nodes[s].drain()]
+        wrong = [(s, line) for s, line in seen if line.startswith("failed h") and int(line[8:]) in STABLE]
+        false_failures = len(wrong)
+        growth = [rss_kib(nodes[h].proc.pid) - rss_start[h] for h in STABLE]
+        report = {
+            "bench": "soak",
+            "seconds": seconds,
+            "seed": seed,
+            "nodes": NODES,
+            "faults": {k: faults.count(k) for k in ("partition", "pause", "kill")},
+            "restarts": restarts,
+            "false_failures": false_failures,
+            "false_failures_seen": [f"h{s}: {line}" for s, line in wrong[:10]],
+            "missed_detections": missed,
+            "convergence_median_s": round(statistics.median(convergence), 2) if convergence else None,
+            "convergence_max_s": round(max(convergence), 2) if convergence else None,
+            "rss_growth_kib_per_stable_node_median": statistics.median(growth),
+        }
+        print(json.dumps(report))
+        out = os.path.join(os.path.dirname(__file__), "..", "..", "target", "bench")
+        os.makedirs(out, exist_ok=True)
+        with open(os.path.join(out, "soak.json"), "w") as f:
+            f.write(json.dumps(report) + "\n")
+        return 0 if false_failures == 0 and missed == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
