@@ -29,8 +29,8 @@ test: lint
 # stubtest, the package by mypy, the examples and the notebook run).
 python-test:
 	sh bindings-python/setup-venv.sh
-	cd bindings-python && ../.venv/bin/ruff check python tests benches ../examples/python ../tests/polyglot ../tests/faults
-	cd bindings-python && ../.venv/bin/ruff format --check python tests benches ../examples/python ../tests/polyglot ../tests/faults
+	cd bindings-python && ../.venv/bin/ruff check python tests benches ../examples/python ../tests/polyglot ../tests/faults ../tests/lineproc.py
+	cd bindings-python && ../.venv/bin/ruff format --check python tests benches ../examples/python ../tests/polyglot ../tests/faults ../tests/lineproc.py
 	cd bindings-python && ../.venv/bin/python -m pytest -q tests
 
 # The Node binding: `npm install` (which builds the addon with napi-rs),

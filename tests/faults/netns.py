@@ -14,13 +14,14 @@ also after a failure. All traffic stays inside these namespaces.
 from __future__ import annotations
 
 import os
-import queue
 import shutil
 import signal
 import subprocess
-import threading
-import time
+import sys
 import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from lineproc import LineProcess
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PEER = os.path.join(ROOT, "target", "release", "polyglot_peer")
@@ -64,53 +65,14 @@ def sh(*args: str) -> None:
         raise RuntimeError(f"{' '.join(args)}: {done.stderr.strip()}")
 
 
-class Node:
-    """One rumour node process in a host namespace."""
+class Node(LineProcess):
+    """One rumour node process in a host namespace (see tests/lineproc.py)."""
 
     def __init__(self, net: Network, host: int, name: str, seed: str, preset: str) -> None:
-        self.name, self.host = name, host
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
+        self.host = host
         bind = f"{net.ip(host)}:7946"
-        self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", net.ns(host), PEER, name, seed, bind, preset],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        threading.Thread(target=self._read, daemon=True).start()
-        self.addr = self.expect(lambda line: line.startswith("ready "), 20).split(" ", 1)[1]
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
-
-    def drain(self) -> list[str]:
-        while True:
-            try:
-                self.seen.append(self.lines.get_nowait())
-            except queue.Empty:
-                return self.seen
-
-    def expect(self, match, limit: float) -> str:
-        end = time.monotonic() + limit
-        while True:
-            for line in self.drain():
-                if match(line):
-                    return line
-            if time.monotonic() > end:
-                raise AssertionError(f"{self.name}: nothing matched in {limit} s; saw {self.seen[-20:]}")
-            time.sleep(0.05)
-
-    def ask(self, command: str, prefix: str, limit: float = 5.0) -> str:
-        self.drain()
-        self.seen = [s for s in self.seen if not s.startswith(prefix)]
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-        return self.expect(lambda line: line.startswith(prefix), limit)
+        argv = ["ip", "netns", "exec", net.ns(host), PEER, name, seed, bind, preset]
+        super().__init__(name, argv, stderr=subprocess.DEVNULL)
 
     def members(self) -> list[str]:
         answer = self.ask("members", "members ").split(" ", 1)
@@ -125,12 +87,6 @@ class Node:
 
     def resume(self) -> None:
         self.proc.send_signal(signal.SIGCONT)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGCONT)
-            self.proc.kill()
-            self.proc.wait()
 
 
 class Network:

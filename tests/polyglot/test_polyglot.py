@@ -8,14 +8,13 @@ with the project's venv (where the Python binding is installed).
 from __future__ import annotations
 
 import os
-import queue
-import signal
-import subprocess
 import sys
-import threading
 import time
 
 import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from lineproc import LineProcess
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -29,70 +28,12 @@ COMMANDS = {
 }
 
 
-class Peer:
-    """One peer process; its output lines are collected by a reader thread."""
+class Peer(LineProcess):
+    """One peer process (see tests/lineproc.py)."""
 
     def __init__(self, lang: str, seed: str) -> None:
-        self.name = lang
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
         env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(ROOT, "target", "release"))
-        self.proc = subprocess.Popen(
-            [*COMMANDS[lang], lang, seed],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=HERE,
-        )
-        threading.Thread(target=self._read, daemon=True).start()
-        self.addr = self.expect(lambda line: line.startswith("ready "), 20).split(" ", 1)[1]
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
-
-    def _drain(self, timeout: float) -> None:
-        try:
-            self.seen.append(self.lines.get(timeout=timeout))
-        except queue.Empty:
-            pass
-        while True:
-            try:
-                self.seen.append(self.lines.get_nowait())
-            except queue.Empty:
-                return
-
-    def expect(self, match, limit: float) -> str:
-        """The first line so far or within `limit` seconds that `match`es."""
-        end = time.monotonic() + limit
-        while True:
-            for line in self.seen:
-                if match(line):
-                    return line
-            if time.monotonic() > end:
-                raise AssertionError(f"{self.name}: nothing matched within {limit} s; saw {self.seen}")
-            self._drain(0.1)
-
-    def send(self, command: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-
-    def ask(self, command: str, prefix: str, limit: float = 5.0) -> str:
-        self.seen = [s for s in self.seen if not s.startswith(prefix)]
-        self.send(command)
-        return self.expect(lambda line: line.startswith(prefix), limit)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                self.send("quit")
-                self.proc.wait(10)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
+        super().__init__(lang, [*COMMANDS[lang], lang, seed], env=env, cwd=HERE)
 
 
 def members_of(peer: Peer) -> str:
@@ -135,8 +76,7 @@ def test_rust_c_python_and_node_nodes_form_one_cluster() -> None:
                     time.sleep(0.1)
                 assert p.ask(f"meta_of {lang}", f"meta_of {lang}") == f"meta_of {lang} {meta}", p.name
 
-        peers["c"].proc.send_signal(signal.SIGKILL)
-        peers["c"].proc.wait()
+        peers["c"].kill()
         for lang in ("rust", "python", "node"):
             peers[lang].expect(lambda line: line == "failed c", 30)
     finally:
