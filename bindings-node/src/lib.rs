@@ -361,9 +361,12 @@ pub struct NativeStateSummary {
 
 // ---- the node ----
 
+/// Events waiting for the JS thread before the dispatch thread waits.
+const JS_QUEUE: usize = 4096;
+
 /// The callback events go through: a strong function (it holds the event
-/// loop open until `close()` releases it).
-type OnEvent = ThreadsafeFunction<NativeEvent, (), NativeEvent, Status, false>;
+/// loop open until `close()` releases it) with a bounded queue.
+type OnEvent = ThreadsafeFunction<NativeEvent, (), NativeEvent, Status, false, false, JS_QUEUE>;
 
 /// A running node.
 #[napi]
@@ -416,15 +419,19 @@ impl NativeNode {
     #[napi(factory, catch_unwind)]
     pub fn start(
         config: NativeConfig,
-        on_event: ThreadsafeFunction<NativeEvent, (), NativeEvent, Status, false>,
+        on_event: ThreadsafeFunction<NativeEvent, (), NativeEvent, Status, false, false, 4096>,
     ) -> Result<Self> {
         let cfg = to_config(config)?;
         let shared: Arc<Mutex<Option<Arc<OnEvent>>>> = Arc::new(Mutex::new(Some(Arc::new(on_event))));
         let feed = shared.clone();
+        // The dispatch thread waits while the JS queue is full (the
+        // protocol never does: its queue to the dispatch thread drops and
+        // counts what does not fit, reported as `eventsLost` ahead of the
+        // next event delivered).
         let callback = move |e: &Event| {
             let f = feed.lock().unwrap_or_else(|p| p.into_inner()).clone();
             if let Some(f) = f {
-                f.call(event(e), ThreadsafeFunctionCallMode::NonBlocking);
+                f.call(event(e), ThreadsafeFunctionCallMode::Blocking);
             }
         };
         let node = Node::start_with_callback(cfg, callback).map_err(|e| match &e {

@@ -184,3 +184,20 @@ test('Symbol.asyncDispose closes the node', async () => {
   assert.ok(node.closed)
   assert.throws(() => node.members(), rumour.ClosedError)
 })
+
+test('a busy JS thread: events queue up to a bound, the rest are counted and reported', async () => {
+  const node = await Node.start(config('busy'))
+  let changes = 0
+  let lost = 0
+  node.on('stateChanged', () => { changes += 1 })
+  node.on('eventsLost', (e) => { lost += e.count })
+  // 12000 local writes in one tick: their events pile up while JS is busy.
+  for (let i = 0; i < 12000; i++) node.state.put(`busy/${i}`, 'v')
+  await sleep(1000)
+  // The loss is reported ahead of the next event that gets through.
+  await node.state.put('busy/after', 'v')
+  assert.ok(await waitUntil(() => changes + lost >= 12001, 20000), `${changes} delivered, ${lost} lost`)
+  assert.ok(lost > 0, `the queues are bounded: ${changes} delivered`)
+  assert.equal(changes + lost, 12001)
+  await node.close()
+})
