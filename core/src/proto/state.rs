@@ -173,6 +173,18 @@ impl Proto {
         if d.incarnation < node.member.incarnation {
             return;
         }
+        // Another node's verdict on a member this node sees alive at that
+        // very incarnation, never having heard it suspected: typically the
+        // other side of a healed partition passing on what it concluded
+        // while cut off. Taken as a suspicion, which a live member refutes,
+        // instead of a verdict that fails it here for nothing. (With the
+        // other Lifeguard refinements; plain SWIM takes the verdict.)
+        let seen_alive = node.member.state == MemberState::Alive && d.incarnation == node.member.incarnation;
+        if seen_alive && d.from != d.node && d.from != self.name && self.cfg.experiment.lifeguard {
+            let s = Suspect { incarnation: d.incarnation, node: d.node, from: d.from };
+            self.suspect_node(s, now);
+            return;
+        }
         self.suspicions.remove(&d.node);
         if node.member.state.is_gone() {
             return;
