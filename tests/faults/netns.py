@@ -157,6 +157,11 @@ class Network:
         self.nodes.append(node)
         return node
 
+    def start_all(self, preset: str = "lan") -> list[Node]:
+        """A node on every host, each joining through the first."""
+        first = self.start(0, preset=preset)
+        return [first] + [self.start(h, first.addr, preset=preset) for h in range(1, self.hosts)]
+
     def netem(self, *spec: str, hosts: list[int] | None = None) -> None:
         """Applies `tc netem SPEC` to every host's link (or those listed)."""
         for h in hosts if hosts is not None else range(self.hosts):

@@ -46,8 +46,8 @@ def main() -> int:
     seed = int(os.environ.get("SOAK_SEED", "1"))
     rng = random.Random(seed)
     with Network(NODES) as net:
-        first = net.start(0)
-        nodes = [first] + [net.start(h, first.addr) for h in range(1, NODES)]
+        nodes = net.start_all()
+        first = nodes[0]
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not all_see_all(nodes):
             time.sleep(0.5)

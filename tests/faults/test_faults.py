@@ -41,8 +41,7 @@ def false_failures(nodes, crashed: set[str]) -> list[str]:
 def test_ten_percent_loss_converges_detects_a_crash_and_fails_no_one() -> None:
     with Network(6) as net:
         net.netem("loss", "10%")
-        seed = net.start(0)
-        nodes = [seed] + [net.start(h, seed.addr) for h in range(1, 6)]
+        nodes = net.start_all()
         took = converge(nodes, 6, 60)
         time.sleep(20)  # a steady stretch under loss
         assert false_failures(nodes, set()) == []
@@ -59,8 +58,7 @@ def test_ten_percent_loss_converges_detects_a_crash_and_fails_no_one() -> None:
 
 def test_a_partition_both_sides_declared_failed_heals_by_itself() -> None:
     with Network(6) as net:
-        seed = net.start(0, preset="local")
-        nodes = [seed] + [net.start(h, seed.addr, preset="local") for h in range(1, 6)]
+        nodes = net.start_all(preset="local")
         converge(nodes, 6, 30)
         net.partition([3, 4, 5])
         # Until each side has declared the other failed and forgotten it.
@@ -78,8 +76,7 @@ def test_a_partition_both_sides_declared_failed_heals_by_itself() -> None:
 
 def test_a_paused_node_is_declared_failed_then_refutes_and_rejoins() -> None:
     with Network(4) as net:
-        seed = net.start(0)
-        nodes = [seed] + [net.start(h, seed.addr) for h in range(1, 4)]
+        nodes = net.start_all()
         converge(nodes, 4, 30)
         _, before = nodes[0].member("h3")
         nodes[3].pause()
@@ -97,8 +94,8 @@ def test_a_paused_node_is_declared_failed_then_refutes_and_rejoins() -> None:
 
 def test_restarting_a_third_of_the_nodes_at_once_leaves_no_ghosts() -> None:
     with Network(9) as net:
-        seed = net.start(0)
-        nodes = [seed] + [net.start(h, seed.addr) for h in range(1, 9)]
+        nodes = net.start_all()
+        seed = nodes[0]
         converge(nodes, 9, 30)
         before = {h: nodes[0].member(f"h{h}")[1] for h in (6, 7, 8)}
         for h in (6, 7, 8):
@@ -121,8 +118,7 @@ def test_restarting_a_third_of_the_nodes_at_once_leaves_no_ghosts() -> None:
 
 def test_a_one_way_partition_does_not_split_the_cluster_for_good() -> None:
     with Network(5) as net:
-        seed = net.start(0)
-        nodes = [seed] + [net.start(h, seed.addr) for h in range(1, 5)]
+        nodes = net.start_all()
         converge(nodes, 5, 30)
         # h4 can no longer send to h0 (a blackhole route in h4's namespace);
         # h0 can still send to h4. Others relay.
@@ -137,21 +133,20 @@ def test_a_one_way_partition_does_not_split_the_cluster_for_good() -> None:
 
 def test_writes_on_both_sides_of_a_partition_converge_without_resurrection() -> None:
     with Network(6) as net:
-        seed = net.start(0, preset="local")
-        nodes = [seed] + [net.start(h, seed.addr, preset="local") for h in range(1, 6)]
+        nodes = net.start_all(preset="local")
         converge(nodes, 6, 30)
-        nodes[0].proc.stdin.write("put doomed x\nput shared before\n")
-        nodes[0].proc.stdin.flush()
+        nodes[0].send("put doomed x")
+        nodes[0].send("put shared before")
         end = time.monotonic() + 10
         while time.monotonic() < end and nodes[5].ask("get doomed", "get doomed") != "get doomed x":
             time.sleep(0.2)
         net.partition([3, 4, 5])
         time.sleep(1)
-        nodes[1].proc.stdin.write("del doomed\nput left-side 1\nput shared left\n")
-        nodes[1].proc.stdin.flush()
+        for command in ("del doomed", "put left-side 1", "put shared left"):
+            nodes[1].send(command)
         time.sleep(0.5)
-        nodes[4].proc.stdin.write("put right-side 1\nput shared right\n")
-        nodes[4].proc.stdin.flush()
+        nodes[4].send("put right-side 1")
+        nodes[4].send("put shared right")
         time.sleep(30)  # each side declares the other failed
         net.heal()
         healed = time.monotonic()
