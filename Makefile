@@ -1,7 +1,7 @@
 # rumour: `make demo` runs the demo, `make test` every test, `make bench` the benchmarks.
 CARGO ?= cargo
 
-.PHONY: demo demo-sim test lint interop python-test node-test c-test polyglot-test faults soak bench bench-python bench-node bench-memberlist golden fuzz
+.PHONY: demo demo-sim test lint interop python-test node-test c-test polyglot-test faults faults-short soak bench bench-python bench-node bench-memberlist golden fuzz
 
 # Five real nodes on loopback, narrated: joins, metadata, a broadcast, a
 # crash, a leave, a restart. Finishes by itself in well under a minute.
@@ -21,7 +21,7 @@ test: lint
 	$(MAKE) node-test
 	$(MAKE) c-test
 	$(MAKE) polyglot-test
-	$(MAKE) faults
+	$(MAKE) faults-short
 
 # The Python binding: a venv at .venv (made by bindings-python/setup-venv.sh
 # with maturin, pytest, mypy, ruff, numpy, pandas, matplotlib and nbclient),
@@ -65,12 +65,19 @@ polyglot-test:
 	.venv/bin/python -m pytest -q -p no:cacheprovider tests/polyglot
 
 # Faults on a real network stack (tests/faults): hosts in network
-# namespaces, loss from tc netem, a partition by splitting the switch, a
-# SIGSTOPped node. Needs root (it skips with the reason otherwise) and
-# iproute2 (.ci/setup installs it). About 3 minutes.
+# namespaces; loss, delay and duplication from tests/faults/shaper.py; a
+# partition by splitting the switch; SIGSTOPped, starved and throttled
+# nodes; restarts; the replicated map across a partition. Needs root (it
+# skips with the reason otherwise), iproute2 and iptables (.ci/setup
+# installs them). `faults` runs every scenario (about 12 minutes);
+# `faults-short`, part of `test`, the set not marked `full` (about 5).
 faults:
 	$(CARGO) build --release -p rumour-demo --bin polyglot_peer
 	.venv/bin/python -m pytest -q -s -p no:cacheprovider tests/faults
+
+faults-short:
+	$(CARGO) build --release -p rumour-demo --bin polyglot_peer
+	.venv/bin/python -m pytest -q -s -p no:cacheprovider -m "not full" tests/faults
 
 # 30 minutes, 20 nodes in namespaces, random faults from SOAK_SEED on half
 # of them (partitions, pauses, kills and restarts): false failures, missed

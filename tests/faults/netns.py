@@ -3,8 +3,10 @@
 One network namespace per host, each with one veth link into a "switch"
 namespace that holds two bridges. Every host starts on bridge A; a
 partition moves one side's ports to bridge B, and healing moves them back,
-so the two sides lose each other exactly as if a switch split. `tc netem`
-on each host's link adds loss, delay, jitter, reordering or duplication.
+so the two sides lose each other exactly as if a switch split. Loss,
+delay, jitter, reordering and duplication come from shaper.py, one per
+host, fed by an NFQUEUE rule in the host's namespace (this works on
+kernels without `sch_netem`).
 Nodes run as processes inside the host namespaces (the Rust example node,
 `polyglot_peer`, speaking the line protocol of tests/polyglot/README.md).
 Everything it creates carries a per-run prefix and is removed on close,
@@ -18,6 +20,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -25,14 +29,16 @@ from lineproc import LineProcess
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PEER = os.path.join(ROOT, "target", "release", "polyglot_peer")
+SHAPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shaper.py")
+SUBNET = "10.77.0"
 
 
 def why_not() -> str | None:
     """Why namespaces cannot be used here, or None when they can."""
     if os.geteuid() != 0:
         return "needs root to create network namespaces"
-    if shutil.which("ip") is None or shutil.which("tc") is None:
-        return "needs iproute2 (ip, tc); run as root on Debian to have it installed"
+    if shutil.which("ip") is None:
+        return "needs iproute2 (ip); run as root on Debian to have it installed (.ci/setup)"
     if not os.path.exists(PEER):
         return f"needs {PEER}: cargo build --release -p rumour-demo --bin polyglot_peer"
     probe = f"rmprobe{uuid.uuid4().hex[:6]}"
@@ -43,20 +49,53 @@ def why_not() -> str | None:
     return None
 
 
-def why_no_netem() -> str | None:
-    """Why `tc netem` cannot shape links here, or None when it can."""
+def iptables() -> str | None:
+    """The iptables that drives x_tables directly (NFQUEUE needs it), if any."""
+    return shutil.which("iptables-legacy") or shutil.which("iptables")
+
+
+def why_no_shaping() -> str | None:
+    """Why links cannot be shaped here (tests/faults/shaper.py), or None when they can."""
+    if iptables() is None:
+        return "needs iptables for NFQUEUE; run as root on Debian to have it installed (.ci/setup)"
     probe = f"rmprobe{uuid.uuid4().hex[:6]}"
     if subprocess.run(["ip", "netns", "add", probe], capture_output=True).returncode != 0:
         return "cannot create a network namespace"
     try:
-        subprocess.run(["ip", "-n", probe, "link", "set", "lo", "up"], capture_output=True)
-        tc = ["ip", "netns", "exec", probe, "tc", "qdisc", "add", "dev", "lo", "root", "netem", "loss", "1%"]
-        done = subprocess.run(tc, capture_output=True, text=True)
+        rule = [
+            "ip",
+            "netns",
+            "exec",
+            probe,
+            str(iptables()),
+            "-A",
+            "OUTPUT",
+            "-j",
+            "NFQUEUE",
+            "--queue-num",
+            "0",
+        ]
+        done = subprocess.run(rule, capture_output=True, text=True)
         if done.returncode != 0:
-            return f"this kernel cannot run tc netem (sch_netem): {done.stderr.strip()}"
+            return f"this kernel cannot queue packets to user space (NFQUEUE): {done.stderr.strip()}"
         return None
     finally:
         subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+
+
+def cpu_cgroups() -> tuple[str, int] | None:
+    """Where CPU quotas can be set (directory, cgroup version), or None."""
+    unified = "/sys/fs/cgroup/cgroup.controllers"
+    if os.path.exists(unified) and "cpu" in open(unified).read().split():
+        return "/sys/fs/cgroup", 2
+    if os.path.exists("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"):
+        return "/sys/fs/cgroup/cpu", 1
+    return None
+
+
+def why_no_throttling() -> str | None:
+    """Why a process's CPU cannot be capped here, or None when it can."""
+    return None if cpu_cgroups() is not None else "needs the cgroup cpu controller (CPU quotas)"
 
 
 def sh(*args: str) -> None:
@@ -98,6 +137,11 @@ class Network:
         self.nodes: list[Node] = []
         self.created: list[str] = []
         self.blackholes: list[tuple[int, int]] = []
+        self.shapers: dict[int, LineProcess] = {}
+        self.cgroups: list[str] = []
+        self.busy: list[subprocess.Popen[bytes]] = []
+        self.cycles: list[tuple[threading.Event, threading.Thread]] = []
+        self.bursts = 0
 
     def ns(self, host: int) -> str:
         return f"rm{self.tag}h{host}"
@@ -107,7 +151,7 @@ class Network:
         return f"rm{self.tag}sw"
 
     def ip(self, host: int) -> str:
-        return f"10.77.0.{host + 1}"
+        return f"{SUBNET}.{host + 1}"
 
     def __enter__(self) -> Network:
         try:
@@ -146,8 +190,12 @@ class Network:
         self.close()
 
     def close(self) -> None:
+        self.feed()
         for node in self.nodes:
             node.kill()
+        for shaper in self.shapers.values():
+            shaper.kill()
+        self.shapers = {}
         for ns in reversed(self.created):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
         self.created = []
@@ -162,30 +210,46 @@ class Network:
         first = self.start(0, preset=preset)
         return [first] + [self.start(h, first.addr, preset=preset) for h in range(1, self.hosts)]
 
-    def netem(self, *spec: str, hosts: list[int] | None = None) -> None:
-        """Applies `tc netem SPEC` to every host's link (or those listed)."""
+    def shape(
+        self,
+        loss: float = 0.0,
+        delay_ms: float = 0.0,
+        jitter_ms: float = 0.0,
+        duplicate: float = 0.0,
+        reorder: float = 0.0,
+        hosts: list[int] | None = None,
+    ) -> None:
+        """Shapes what every host (or those listed) sends: a fraction lost, a
+        delay with uniform jitter, a fraction duplicated, a fraction sent
+        at once ahead of delayed packets. tests/faults/shaper.py does it,
+        one process per host, seeded by the host number."""
         for h in hosts if hosts is not None else range(self.hosts):
-            sh(
-                "ip",
-                "netns",
-                "exec",
-                self.ns(h),
-                "tc",
-                "qdisc",
-                "replace",
-                "dev",
-                "eth0",
-                "root",
-                "netem",
-                *spec,
-            )
+            if h not in self.shapers:
+                argv = ["ip", "netns", "exec", self.ns(h), sys.executable, SHAPER, str(h + 1)]
+                self.shapers[h] = LineProcess(f"shaper{h}", argv)
+                rules = [
+                    ["-A", "OUTPUT", "-m", "mark", "--mark", "0x7e", "-j", "ACCEPT"],
+                    ["-A", "OUTPUT", "-d", f"{SUBNET}.0/24", "-j", "NFQUEUE", "--queue-num", "0"],
+                ]
+                for rule in rules:
+                    sh("ip", "netns", "exec", self.ns(h), str(iptables()), *rule)
+            setting = f"set {loss} {delay_ms} {jitter_ms} {duplicate} {reorder}"
+            self.shapers[h].ask(setting, "set ")
 
-    def clear_netem(self) -> None:
-        for h in range(self.hosts):
-            subprocess.run(
-                ["ip", "netns", "exec", self.ns(h), "tc", "qdisc", "del", "dev", "eth0", "root"],
-                capture_output=True,
-            )
+    def clear_shaping(self) -> None:
+        """Every link perfect again (the shapers stay, passing packets at once)."""
+        for shaper in self.shapers.values():
+            shaper.ask("set 0 0 0 0 0", "set ")
+
+    def shaped(self) -> tuple[int, int, int]:
+        """Packets seen, dropped and duplicated by every shaper so far."""
+        total = [0, 0, 0]
+        for shaper in self.shapers.values():
+            if shaper.proc.poll() is not None:
+                raise AssertionError(f"{shaper.name} exited: {shaper.proc.returncode}")
+            counts = shaper.ask("stats", "stats ").split()[1:]
+            total = [t + int(c) for t, c in zip(total, counts, strict=True)]
+        return total[0], total[1], total[2]
 
     def partition(self, side_b: list[int]) -> None:
         """Moves `side_b`'s hosts to the other bridge: the two sides cannot reach each other."""
@@ -204,6 +268,94 @@ class Network:
                 capture_output=True,
             )
         self.blackholes = []
+
+    def throttle(self, node: Node, share: float, period_ms: int = 1000) -> None:
+        """Starves `node` of CPU the way a container's CPU limit does on a busy
+        process: it shares a cgroup, capped at `share` of one core per
+        `period_ms` (the kernel allows at most 1 s), with a busy loop that
+        uses the whole quota, so the node runs only in short bursts and
+        stalls for the rest of each period."""
+        found = cpu_cgroups()
+        if found is None:
+            raise RuntimeError(why_no_throttling())
+        root, version = found
+        group = os.path.join(root, f"rumour-{self.tag}-{node.name}")
+        os.mkdir(group)
+        self.cgroups.append(group)
+        period_us, quota_us = period_ms * 1000, int(period_ms * 1000 * share)
+        if version == 2:
+            with open(os.path.join(root, "cgroup.subtree_control"), "w") as control:
+                control.write("+cpu")
+            with open(os.path.join(group, "cpu.max"), "w") as limit:
+                limit.write(f"{quota_us} {period_us}")
+        else:
+            with open(os.path.join(group, "cpu.cfs_period_us"), "w") as limit:
+                limit.write(str(period_us))
+            with open(os.path.join(group, "cpu.cfs_quota_us"), "w") as limit:
+                limit.write(str(quota_us))
+        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        self.busy.append(busy)
+        for pid in (node.proc.pid, busy.pid):
+            with open(os.path.join(group, "cgroup.procs"), "w") as procs:
+                procs.write(str(pid))
+
+    def starve(self, node: Node, share: float, period_s: float) -> None:
+        """Lets `node` run only `share` of each `period_s`, in one burst, by
+        stopping and continuing it: stalls longer than the 1 s a CPU quota
+        period allows, as on a badly overloaded host. `bursts` counts them."""
+        stop = threading.Event()
+
+        def cycle() -> None:
+            while not stop.is_set():
+                node.resume()
+                self.bursts += 1
+                stop.wait(period_s * share)
+                node.pause()
+                stop.wait(period_s * (1 - share))
+            node.resume()
+
+        thread = threading.Thread(target=cycle, daemon=True)
+        thread.start()
+        self.cycles.append((stop, thread))
+
+    def throttled(self) -> int:
+        """How many periods the starved nodes' cgroups were throttled, in all."""
+        total = 0
+        for group in self.cgroups:
+            with open(os.path.join(group, "cpu.stat")) as stat:
+                for line in stat:
+                    if line.startswith("nr_throttled "):
+                        total += int(line.split()[1])
+        return total
+
+    def feed(self) -> None:
+        """Ends every starvation: the stop-and-continue cycles end with the
+        nodes running, the busy loops stop, the nodes leave their cgroups."""
+        for stop, thread in self.cycles:
+            stop.set()
+            thread.join()
+        self.cycles = []
+        for busy in self.busy:
+            busy.kill()
+            busy.wait()
+        self.busy = []
+        for group in self.cgroups:
+            root = os.path.dirname(group)
+            with open(os.path.join(group, "cgroup.procs")) as procs:
+                pids = procs.read().split()
+            for pid in pids:
+                try:
+                    with open(os.path.join(root, "cgroup.procs"), "w") as back:
+                        back.write(pid)
+                except OSError:
+                    pass  # it exited meanwhile
+            for _ in range(50):
+                try:
+                    os.rmdir(group)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+        self.cgroups = []
 
     def heal(self) -> None:
         for h in range(self.hosts):

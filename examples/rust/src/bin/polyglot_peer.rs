@@ -1,7 +1,9 @@
 //! The Rust peer of the polyglot test (protocol: tests/polyglot/README.md),
 //! also the node the fault tests run in network namespaces:
-//! `polyglot_peer NAME SEED [BIND [PRESET]]` (PRESET: lan, wan or local;
-//! default 127.0.0.1:0 and local). Extra commands: `member NAME` answers
+//! `polyglot_peer NAME SEED [BIND [PRESET]]` (PRESET: lan, wan or local,
+//! with `-swim` appended for plain SWIM without the Lifeguard refinements;
+//! default 127.0.0.1:0 and local). It also prints `suspect NAME` when it
+//! suspects a member, for the fault tests to count. Extra commands: `member NAME` answers
 //! `member NAME STATE INCARNATION` (`member NAME none` when unknown);
 //! `put KEY VALUE`, `del KEY`, `get KEY` (answers `get KEY VALUE`, or
 //! `get KEY none`) and `root` (answers `root HEX`, the map's Merkle root).
@@ -24,15 +26,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let arg = |i: usize, default: &str| args.get(i).cloned().unwrap_or_else(|| default.to_string());
     let (name, seed, bind, preset) = (arg(1, ""), arg(2, "-"), arg(3, "127.0.0.1:0"), arg(4, "local"));
-    let base = match preset.as_str() {
+    let (preset, lifeguard) = match preset.strip_suffix("-swim") {
+        Some(base) => (base, false),
+        None => (preset.as_str(), true),
+    };
+    let base = match preset {
         "lan" => Config::lan(),
         "wan" => Config::wan(),
         _ => Config::local(),
     };
-    let config = Config { name: name.clone(), bind, retransmit_mult: 4, ..base };
+    let mut config = Config { name: name.clone(), bind, retransmit_mult: 4, ..base };
+    config.experiment.lifeguard = lifeguard;
     let node = Node::start_with_callback(config, |e: &Event| match e {
         Event::MemberJoined(m) => say(format!("joined {}", m.name)),
         Event::MemberFailed(m) => say(format!("failed {}", m.name)),
+        Event::MemberSuspect(m) => say(format!("suspect {}", m.name)),
         Event::MemberLeft(m) => say(format!("left {}", m.name)),
         Event::MemberUpdated(m) => say(format!("updated {} {}", m.name, String::from_utf8_lossy(&m.meta))),
         Event::Message { from, payload, .. } => {
