@@ -1,8 +1,10 @@
 """Soak run (`make soak`): 20 nodes in 20 namespaces for SOAK_SECONDS
 (default 1800), with random faults drawn from SOAK_SEED on nodes 10-19
 only: partitions of a random few from the rest, SIGSTOP pauses, kills with
-restarts under the same name. Nodes 0-9 are never faulted, so any failure
-declared of them is a false failure. Reports false failures, missed
+restarts under the same name, 10-30% loss or 50-300 ms delay on what they
+send (shaper.py), and CPU starvation (running 150 ms of every 3 s). Nodes
+0-9 are never faulted, so any failure declared of them is a false failure;
+each is reported with the fault in progress when it was seen. Reports false failures, missed
 detections (a killed node not declared failed by every node 0-9 within
 60 s), convergence time after each fault, and memory growth per node.
 Every loop is bounded by the run's deadline.
@@ -16,7 +18,7 @@ import random
 import statistics
 import time
 
-from netns import Network, why_not
+from netns import Network, why_no_shaping, why_not
 
 NODES = 20
 STABLE = range(10)
@@ -53,12 +55,29 @@ def main() -> int:
             time.sleep(0.5)
         rss_start = {h: rss_kib(n.proc.pid) for h, n in enumerate(nodes)}
         end = time.monotonic() + seconds
+        kinds = ["partition", "pause", "kill", "starve"]
+        if why_no_shaping() is None:
+            kinds += ["loss", "delay"]
         faults, convergence, missed, restarts = [], [], 0, 0
+        wrong: list[tuple[int, str, str]] = []
         while time.monotonic() < end - 90:
-            kind = rng.choice(["partition", "pause", "kill"])
+            kind = rng.choice(kinds)
             victims = rng.sample(range(10, NODES), rng.randint(1, 3))
             faults.append(kind)
-            if kind == "partition":
+            if kind in ("loss", "delay"):
+                if kind == "loss":
+                    net.shape(loss=rng.uniform(0.1, 0.3), hosts=victims)
+                else:
+                    delay = rng.uniform(50, 300)
+                    net.shape(delay_ms=delay, jitter_ms=delay / 5, hosts=victims)
+                time.sleep(rng.uniform(10, 40))
+                net.clear_shaping()
+            elif kind == "starve":
+                for v in victims:
+                    net.starve(nodes[v], 0.05, 3.0)
+                time.sleep(rng.uniform(10, 40))
+                net.feed()
+            elif kind == "partition":
                 net.partition(victims)
                 time.sleep(rng.uniform(5, 40))
                 net.heal()
@@ -88,8 +107,12 @@ def main() -> int:
             while time.monotonic() < min(end, healed + 120) and not all_see_all(nodes):
                 time.sleep(0.5)
             convergence.append(time.monotonic() - healed)
-        seen = [(s, line) for s in STABLE for line in nodes[s].drain()]
-        wrong = [(s, line) for s, line in seen if line.startswith("failed h") and int(line[8:]) in STABLE]
+            for s in STABLE:
+                fresh = nodes[s].drain()
+                for line in fresh:
+                    if line.startswith("failed h") and int(line[8:]) in STABLE:
+                        wrong.append((s, line, kind))
+                nodes[s].seen = []
         false_failures = len(wrong)
         growth = [rss_kib(nodes[h].proc.pid) - rss_start[h] for h in STABLE]
         report = {
@@ -97,10 +120,10 @@ def main() -> int:
             "seconds": seconds,
             "seed": seed,
             "nodes": NODES,
-            "faults": {k: faults.count(k) for k in ("partition", "pause", "kill")},
+            "faults": {k: faults.count(k) for k in kinds},
             "restarts": restarts,
             "false_failures": false_failures,
-            "false_failures_seen": [f"h{s}: {line}" for s, line in wrong[:10]],
+            "false_failures_seen": [f"h{s}: {line} (during {kind})" for s, line, kind in wrong[:20]],
             "missed_detections": missed,
             "convergence_median_s": round(statistics.median(convergence), 2) if convergence else None,
             "convergence_max_s": round(max(convergence), 2) if convergence else None,
