@@ -33,10 +33,20 @@ SHAPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shaper.py")
 SUBNET = "10.77.0"
 
 
+def install_missing_tools() -> None:
+    """Installs iproute2 and iptables from Debian when root and they are missing."""
+    if shutil.which("ip") and iptables():
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "update", "-q"], capture_output=True)
+        subprocess.run(["apt-get", "install", "-y", "-q", "iproute2", "iptables"], capture_output=True)
+
+
 def why_not() -> str | None:
     """Why namespaces cannot be used here, or None when they can."""
     if os.geteuid() != 0:
         return "needs root to create network namespaces"
+    install_missing_tools()
     if shutil.which("ip") is None:
         return "needs iproute2 (ip); run as root on Debian to have it installed (.ci/setup)"
     if not os.path.exists(PEER):

@@ -173,14 +173,22 @@ impl Proto {
         if d.incarnation < node.member.incarnation {
             return;
         }
-        // Another node's verdict on a member this node sees alive at that
-        // very incarnation, never having heard it suspected: typically the
+        // Another node's verdict that is likely stale is taken as a
+        // suspicion (or a confirmation of ours), which a live member
+        // refutes, instead of a verdict that fails it here for nothing:
+        // either this node sees the member alive at that very incarnation,
+        // never having heard it suspected, or the accuser itself is only
+        // just back from failed (or unknown here). Both are typically the
         // other side of a healed partition passing on what it concluded
-        // while cut off. Taken as a suspicion, which a live member refutes,
-        // instead of a verdict that fails it here for nothing. (With the
-        // other Lifeguard refinements; plain SWIM takes the verdict.)
+        // while cut off. (With the other Lifeguard refinements; plain SWIM
+        // takes the verdict.)
         let seen_alive = node.member.state == MemberState::Alive && d.incarnation == node.member.incarnation;
-        if seen_alive && d.from != d.node && d.from != self.name && self.cfg.experiment.lifeguard {
+        let accuser_settled = self.members.get(&d.from).is_some_and(|a| {
+            let settle = suspicion_timeout(self.cfg.suspicion_mult, self.members.len(), self.cfg.probe_interval);
+            a.member.state == MemberState::Alive && now.saturating_duration_since(a.state_change) >= settle
+        });
+        let stale = seen_alive || (!accuser_settled && !node.member.state.is_gone());
+        if stale && d.from != d.node && d.from != self.name && self.cfg.experiment.lifeguard {
             let s = Suspect { incarnation: d.incarnation, node: d.node, from: d.from };
             self.suspect_node(s, now);
             return;

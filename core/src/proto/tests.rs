@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::wire::packet::{self, Layers};
-use crate::wire::{Message, Suspect};
+use crate::wire::{Alive, Message, Suspect};
 
 fn addr(i: usize) -> SocketAddr {
     SocketAddr::from(([127, 2, (i >> 8) as u8, i as u8], 7946))
@@ -136,4 +136,45 @@ fn a_join_is_followed_by_one_more_exchange_with_the_seed_two_gossip_intervals_la
     assert_eq!(second.to, seed.addr, "the same seed again");
     joiner.handle_timeout(at + Duration::from_millis(50));
     assert!(joiner.poll_stream().is_none(), "only once");
+}
+
+fn sealed(msg: Message) -> Vec<u8> {
+    packet::seal(&Layers::default(), msg.encode(), false, [0; 12])
+}
+
+fn dead_packet(node: &str, from: &str) -> Vec<u8> {
+    sealed(Message::Dead(crate::wire::Dead { incarnation: 1, node: node.into(), from: from.into() }))
+}
+
+/// After a partition heals, a member just back from failed passes on the
+/// verdicts it reached while cut off. Those are taken as suspicions (the
+/// accused refutes them), while the same verdict from a member that has
+/// been alive here all along fails the accused at once.
+#[test]
+fn a_verdict_from_a_member_just_back_from_failed_is_only_a_suspicion() {
+    let t0 = Instant::now();
+    let mut p = lan_node_in_cluster_of(6, t0);
+    let t1 = t0 + Duration::from_secs(30);
+    // n2 is failed, then comes back with a higher incarnation.
+    p.handle_packet(addr(3), &suspect_packet("n2", "n3"), t1);
+    p.handle_packet(addr(3), &dead_packet("n2", "n3"), t1);
+    assert_eq!(p.member("n2").unwrap().state, MemberState::Dead);
+    let back = Alive { incarnation: 2, node: "n2".into(), addr: addr(2), meta: vec![], vsn: [1, 5, 2, 0, 0, 0] };
+    p.handle_packet(addr(2), &sealed(Message::Alive(back)), t1);
+    assert_eq!(p.member("n2").unwrap().state, MemberState::Alive);
+
+    // n1 is suspected; n2's stale verdict on it only confirms the suspicion.
+    p.handle_packet(addr(4), &suspect_packet("n1", "n4"), t1);
+    let before = p.suspicion_deadline("n1").unwrap();
+    p.handle_packet(addr(2), &dead_packet("n1", "n2"), t1);
+    assert_eq!(p.member("n1").unwrap().state, MemberState::Suspect);
+    assert!(p.suspicion_deadline("n1").unwrap() < before, "counted as a confirmation");
+    // So is a verdict from a member this node does not know.
+    p.handle_packet(addr(9), &dead_packet("n1", "stranger"), t1);
+    assert_eq!(p.member("n1").unwrap().state, MemberState::Suspect);
+
+    // Once n2 has been back for a suspicion timeout, its verdicts count.
+    let t2 = t1 + suspicion_timeout(p.cfg.suspicion_mult, 6, p.cfg.probe_interval);
+    p.handle_packet(addr(2), &dead_packet("n1", "n2"), t2);
+    assert_eq!(p.member("n1").unwrap().state, MemberState::Dead);
 }
