@@ -19,7 +19,7 @@ use super::awareness::Awareness;
 use super::broadcast_queue::{retransmit_limit, BroadcastQueue};
 use super::config::{Config, ConfigError};
 use super::kv::{sync::speaks_state, Replica, STATE_DELEGATE_VERSION};
-use super::members::{Member, MemberState, Members, NodeState};
+use super::members::{Member, Members, NodeState};
 use super::probe::{ActiveProbe, Relay};
 use super::rng::Rng;
 use super::suspicion::Suspicion;
@@ -855,41 +855,6 @@ impl Proto {
         self.stats.streams_opened += 1;
         self.streams.push_back(StreamRequest { id, to, payload, expects_reply, timeout: self.cfg.tcp_timeout });
         id
-    }
-
-    /// Gossip round: queued rumours to `gossip_nodes` random members
-    /// (memberlist `gossip`). Dead members are included for
-    /// `gossip_to_the_dead_time`, so they can learn of it and refute.
-    fn gossip(&mut self, now: Instant) {
-        if self.queued_broadcasts() == 0 {
-            return;
-        }
-        let me = self.name.clone();
-        let to_dead = self.cfg.gossip_to_the_dead_time;
-        let picked = self.members.random(self.cfg.gossip_nodes, &mut self.rng, |n| {
-            *n.member.name != *me
-                && match n.member.state {
-                    MemberState::Alive | MemberState::Suspect => true,
-                    MemberState::Dead => now.saturating_duration_since(n.state_change) <= to_dead,
-                    MemberState::Left => false,
-                }
-        });
-        let targets: Vec<(SocketAddr, String, bool)> = picked
-            .into_iter()
-            .map(|i| {
-                let m = &self.members.at(i).member;
-                (m.addr, m.name.to_string(), speaks_state(m))
-            })
-            .collect();
-        let room = self.packet_room();
-        for (addr, name, state) in targets {
-            let msgs = self.get_broadcasts(COMPOUND_OVERHEAD, room, state);
-            if msgs.is_empty() {
-                continue;
-            }
-            let payload = if msgs.len() == 1 { msgs.into_iter().next().expect("one") } else { compound::encode(&msgs) };
-            self.raw_send(addr, Some(&name), payload);
-        }
     }
 
     pub(super) fn emit(&mut self, event: Event) {
