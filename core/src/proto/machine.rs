@@ -171,6 +171,9 @@ pub struct ProtoStats {
     pub incompatible_peers: u64,
     /// Attempts to reach a member declared failed (see `Config::reconnect_timeout`).
     pub reconnect_attempts: u64,
+    /// Packets of the extra gossip rounds run at once on learning that a
+    /// member failed or left (see `Experiment::prompt_gossip`).
+    pub prompt_gossip_packets: u64,
     /// Bytes of replicated-map rumours queued or pushed (each once, however
     /// often it is retransmitted).
     pub state_rumour_bytes: u64,
@@ -337,6 +340,8 @@ pub struct Proto {
     pub(super) user_seq: u64,
     pub(super) probe: Option<ActiveProbe>,
     pub(super) probe_pending: bool,
+    /// An extra gossip round is due at the end of this input (gossip.rs).
+    pub(super) gossip_due: bool,
     pub(super) probe_index: usize,
     pub(super) relays: HashMap<u32, Relay>,
     pub(super) timers: Timers,
@@ -389,6 +394,7 @@ impl Proto {
             user_seq: 0,
             probe: None,
             probe_pending: false,
+            gossip_due: false,
             probe_index: 0,
             relays: HashMap::new(),
             timers: Timers::default(),
@@ -583,6 +589,7 @@ impl Proto {
         if !anyone {
             self.leave_done = true;
         }
+        self.gossip_if_due(now);
     }
 
     /// Replaces this node's metadata and spreads it with a new incarnation.
@@ -680,6 +687,7 @@ impl Proto {
         for m in msgs {
             self.handle_message(from, m, now);
         }
+        self.gossip_if_due(now);
     }
 
     fn handle_message(&mut self, from: SocketAddr, msg: Message, now: Instant) {
@@ -731,6 +739,7 @@ impl Proto {
         self.relay_timers(now);
         self.suspicion_timers(now);
         self.state_timers(now);
+        self.gossip_if_due(now);
     }
 
     /// When [`Proto::handle_timeout`] next needs calling.

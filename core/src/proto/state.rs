@@ -198,6 +198,7 @@ impl Proto {
         } else {
             self.broadcasts.push(Some(&d.node), d.encode(), None);
         }
+        self.gossip_soon();
         let left = d.node == d.from;
         let n = self.node_mut(&d.node).expect("present");
         n.member.incarnation = d.incarnation;
@@ -250,6 +251,7 @@ impl Proto {
                 }
             }
         }
+        self.gossip_if_due(now);
     }
 
     /// Whether every alive member, ours and theirs, speaks a protocol
