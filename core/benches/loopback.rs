@@ -4,7 +4,8 @@
 //! spread to every node (median and max over 20); CPU per node, packets and
 //! bytes per node per second and false suspicions over a steady window
 //! (`BENCH_STEADY_SECS`, default 300); resident memory per node; the time
-//! from a crash until every survivor marks it failed (median over 10).
+//! from a crash until every survivor marks it failed (median over 10), and
+//! of that, the time from the first survivor's verdict to the last one's.
 //! Prints a table and writes JSON to `target/bench/loopback-<N>.json`.
 
 mod support;
@@ -19,8 +20,8 @@ use rumour::{Config, Event, MemberState, Node};
 struct Seen {
     /// Broadcast payload -> (deliveries, time of the last one).
     deliveries: HashMap<Vec<u8>, (usize, Instant)>,
-    /// Failed member -> (verdicts, time of the last one).
-    failed: HashMap<String, (usize, Instant)>,
+    /// Failed member -> (verdicts, time of the first one, of the last one).
+    failed: HashMap<String, (usize, Instant, Instant)>,
     suspicions: u64,
 }
 
@@ -77,8 +78,9 @@ fn main() {
                     *d = (d.0 + 1, Instant::now());
                 }
                 Event::MemberFailed(m) => {
-                    let f = s.failed.entry(m.name.to_string()).or_insert((0, Instant::now()));
-                    *f = (f.0 + 1, Instant::now());
+                    let now = Instant::now();
+                    let f = s.failed.entry(m.name.to_string()).or_insert((0, now, now));
+                    *f = (f.0 + 1, f.1, now);
                 }
                 Event::MemberSuspect(_) => s.suspicions += 1,
                 _ => {}
@@ -153,7 +155,7 @@ fn main() {
     let bytes_per_node_s = (b1 - b0) as f64 / n as f64 / wall;
 
     // Crashes: 10, one at a time, each until every survivor marks it failed.
-    let mut detections = Vec::new();
+    let (mut detections, mut verdict_spreads) = (Vec::new(), Vec::new());
     for c in 0..10 {
         let victim = n - 1 - c * 3;
         let name = format!("b{victim}");
@@ -162,7 +164,9 @@ fn main() {
         let survivors = live(&nodes);
         let done = || seen.lock().unwrap().failed.get(&name).map_or(0, |f| f.0) >= survivors;
         assert!(wait(Duration::from_secs(120), done), "crash of {name} not detected by all in 120 s");
-        detections.push(seen.lock().unwrap().failed[&name].1.duration_since(t0).as_secs_f64());
+        let (_, first, last) = seen.lock().unwrap().failed[&name];
+        detections.push(last.duration_since(t0).as_secs_f64());
+        verdict_spreads.push(last.duration_since(first).as_secs_f64());
     }
     for node in nodes.iter().flatten() {
         node.shutdown();
@@ -170,6 +174,7 @@ fn main() {
 
     let (bc_med, bc_max) = (median(&mut spreads.clone()), spreads.iter().cloned().fold(0.0, f64::max));
     let det_med = median(&mut detections.clone());
+    let spread_med = median(&mut verdict_spreads.clone());
     let machine = support::machine();
     println!("\nloopback  nodes={n} preset=lan steady={steady_secs}s  machine: {machine}");
     println!("| metric | value | target (N=100) |\n|---|---|---|");
@@ -177,13 +182,14 @@ fn main() {
     println!("| broadcast to all, median of 20 | {bc_med:.3} s | < 1.5 s |");
     println!("| broadcast to all, max of 20 | {bc_max:.3} s | |");
     println!("| crash detected by all, median of 10 | {det_med:.2} s | < 10 s |");
+    println!("| of which first verdict to last, median of 10 | {spread_med:.3} s | |");
     println!("| CPU per node, steady | {cpu_pct_per_node:.4} % of a core ({cpu_s_per_node_min:.4} s/min) | < 0.05 % |");
     println!("| packets per node per second | {packets_per_node_s:.2} | |");
     println!("| bytes per node per second | {bytes_per_node_s:.0} | |");
     println!("| resident memory per node | {rss_per_node:.2} MiB | |");
     println!("| false suspicions over the steady window | {false_suspicions} | 0 |");
     let json = format!(
-        "{{\"bench\":\"loopback\",\"nodes\":{n},\"steady_secs\":{steady_secs},\"converge_s\":{converge_s:.4},\"joins_s\":{joins_done_s:.4},\"broadcast_median_s\":{bc_med:.4},\"broadcast_max_s\":{bc_max:.4},\"crash_detect_median_s\":{det_med:.3},\"cpu_pct_per_node\":{cpu_pct_per_node:.5},\"cpu_s_per_node_min\":{cpu_s_per_node_min:.5},\"packets_per_node_s\":{packets_per_node_s:.3},\"bytes_per_node_s\":{bytes_per_node_s:.1},\"rss_mib_per_node\":{rss_per_node:.3},\"false_suspicions\":{false_suspicions},\"broadcasts_s\":{spreads:?},\"detections_s\":{detections:?},\"machine\":\"{machine}\"}}"
+        "{{\"bench\":\"loopback\",\"nodes\":{n},\"steady_secs\":{steady_secs},\"converge_s\":{converge_s:.4},\"joins_s\":{joins_done_s:.4},\"broadcast_median_s\":{bc_med:.4},\"broadcast_max_s\":{bc_max:.4},\"crash_detect_median_s\":{det_med:.3},\"crash_verdict_spread_median_s\":{spread_med:.3},\"cpu_pct_per_node\":{cpu_pct_per_node:.5},\"cpu_s_per_node_min\":{cpu_s_per_node_min:.5},\"packets_per_node_s\":{packets_per_node_s:.3},\"bytes_per_node_s\":{bytes_per_node_s:.1},\"rss_mib_per_node\":{rss_per_node:.3},\"false_suspicions\":{false_suspicions},\"broadcasts_s\":{spreads:?},\"detections_s\":{detections:?},\"verdict_spreads_s\":{verdict_spreads:?},\"machine\":\"{machine}\"}}"
     );
     println!("{json}");
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");

@@ -20,8 +20,9 @@ pub enum ProbeSelection {
     UniformRandom,
 }
 
-/// Switches for experiments; the defaults are memberlist's behaviour and the
-/// only settings to use against real peers.
+/// Switches for experiments; the defaults are the only settings to use
+/// against real peers: memberlist's behaviour, plus [`Experiment::prompt_gossip`],
+/// which changes only when packets go out, not what they say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Experiment {
     /// Probe target choice. Default: [`ProbeSelection::RoundRobin`].
@@ -37,6 +38,11 @@ pub struct Experiment {
     /// Send each rumour exactly this many times instead of
     /// `retransmit_mult * ceil(log10(n + 1))`. Default: none.
     pub retransmit_limit: Option<u32>,
+    /// A node that learns a member failed or left gossips it at once
+    /// instead of at its next gossip tick (at most `gossip_nodes` more
+    /// packets per node per verdict; ordinary gossip packets on the wire).
+    /// Off gives memberlist's pacing. Default: on.
+    pub prompt_gossip: bool,
 }
 
 impl Default for Experiment {
@@ -46,6 +52,7 @@ impl Default for Experiment {
             lifeguard: true,
             suspect_on_failed_probe: true,
             retransmit_limit: None,
+            prompt_gossip: true,
         }
     }
 }

@@ -19,7 +19,7 @@ use super::awareness::Awareness;
 use super::broadcast_queue::{retransmit_limit, BroadcastQueue};
 use super::config::{Config, ConfigError};
 use super::kv::{sync::speaks_state, Replica, STATE_DELEGATE_VERSION};
-use super::members::{Member, MemberState, Members, NodeState};
+use super::members::{Member, Members, NodeState};
 use super::probe::{ActiveProbe, Relay};
 use super::rng::Rng;
 use super::suspicion::Suspicion;
@@ -171,6 +171,9 @@ pub struct ProtoStats {
     pub incompatible_peers: u64,
     /// Attempts to reach a member declared failed (see `Config::reconnect_timeout`).
     pub reconnect_attempts: u64,
+    /// Packets of the extra gossip rounds run at once on learning that a
+    /// member failed or left (see `Experiment::prompt_gossip`).
+    pub prompt_gossip_packets: u64,
     /// Bytes of replicated-map rumours queued or pushed (each once, however
     /// often it is retransmitted).
     pub state_rumour_bytes: u64,
@@ -337,6 +340,8 @@ pub struct Proto {
     pub(super) user_seq: u64,
     pub(super) probe: Option<ActiveProbe>,
     pub(super) probe_pending: bool,
+    /// An extra gossip round is due at the end of this input (gossip.rs).
+    pub(super) gossip_due: bool,
     pub(super) probe_index: usize,
     pub(super) relays: HashMap<u32, Relay>,
     pub(super) timers: Timers,
@@ -389,6 +394,7 @@ impl Proto {
             user_seq: 0,
             probe: None,
             probe_pending: false,
+            gossip_due: false,
             probe_index: 0,
             relays: HashMap::new(),
             timers: Timers::default(),
@@ -583,6 +589,7 @@ impl Proto {
         if !anyone {
             self.leave_done = true;
         }
+        self.gossip_if_due(now);
     }
 
     /// Replaces this node's metadata and spreads it with a new incarnation.
@@ -680,6 +687,7 @@ impl Proto {
         for m in msgs {
             self.handle_message(from, m, now);
         }
+        self.gossip_if_due(now);
     }
 
     fn handle_message(&mut self, from: SocketAddr, msg: Message, now: Instant) {
@@ -731,6 +739,7 @@ impl Proto {
         self.relay_timers(now);
         self.suspicion_timers(now);
         self.state_timers(now);
+        self.gossip_if_due(now);
     }
 
     /// When [`Proto::handle_timeout`] next needs calling.
@@ -855,41 +864,6 @@ impl Proto {
         self.stats.streams_opened += 1;
         self.streams.push_back(StreamRequest { id, to, payload, expects_reply, timeout: self.cfg.tcp_timeout });
         id
-    }
-
-    /// Gossip round: queued rumours to `gossip_nodes` random members
-    /// (memberlist `gossip`). Dead members are included for
-    /// `gossip_to_the_dead_time`, so they can learn of it and refute.
-    fn gossip(&mut self, now: Instant) {
-        if self.queued_broadcasts() == 0 {
-            return;
-        }
-        let me = self.name.clone();
-        let to_dead = self.cfg.gossip_to_the_dead_time;
-        let picked = self.members.random(self.cfg.gossip_nodes, &mut self.rng, |n| {
-            *n.member.name != *me
-                && match n.member.state {
-                    MemberState::Alive | MemberState::Suspect => true,
-                    MemberState::Dead => now.saturating_duration_since(n.state_change) <= to_dead,
-                    MemberState::Left => false,
-                }
-        });
-        let targets: Vec<(SocketAddr, String, bool)> = picked
-            .into_iter()
-            .map(|i| {
-                let m = &self.members.at(i).member;
-                (m.addr, m.name.to_string(), speaks_state(m))
-            })
-            .collect();
-        let room = self.packet_room();
-        for (addr, name, state) in targets {
-            let msgs = self.get_broadcasts(COMPOUND_OVERHEAD, room, state);
-            if msgs.is_empty() {
-                continue;
-            }
-            let payload = if msgs.len() == 1 { msgs.into_iter().next().expect("one") } else { compound::encode(&msgs) };
-            self.raw_send(addr, Some(&name), payload);
-        }
     }
 
     pub(super) fn emit(&mut self, event: Event) {

@@ -11,6 +11,7 @@
 mod awareness;
 mod broadcast_queue;
 mod config;
+mod gossip;
 mod keys;
 mod kv;
 mod machine;

@@ -206,6 +206,7 @@ impl Proto {
         } else {
             self.broadcasts.push(Some(&d.node), d.encode(), None);
         }
+        self.gossip_soon();
         let left = d.node == d.from;
         let n = self.node_mut(&d.node).expect("present");
         n.member.incarnation = d.incarnation;
@@ -258,6 +259,7 @@ impl Proto {
                 }
             }
         }
+        self.gossip_if_due(now);
     }
 
     /// Whether every alive member, ours and theirs, speaks a protocol

@@ -1,0 +1,189 @@
+//! Gossip rounds (memberlist `gossip`): every `gossip_interval`, queued
+//! rumours go to `gossip_nodes` random members.
+//!
+//! One refinement memberlist lacks: a node that learns a member's death (or
+//! departure) runs one extra round at once, at the end of the input that
+//! taught it, instead of leaving the news queued until its next tick. Each
+//! hop of the rumour then costs a network delay instead of a wait of half a
+//! gossip interval on average: with the LAN preset at N=100 (simulated),
+//! the last node hears of a verdict a median 0.11 s after the first verdict
+//! instead of 0.36 s. The extra round draws on the same transmit-limited
+//! queue as the ticks, so a rumour is sent no more often than before; it
+//! costs at most `gossip_nodes` packets per node per verdict (fewer extra
+//! in all, as later ticks then have less to send), and on the wire it is an
+//! ordinary gossip packet. Suspicions are left to the ticks: they come and
+//! go often around a slow member, and sending each at once cost a quarter
+//! more packets in such a run, for a last verdict only about 0.1 s earlier.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use super::kv::sync::speaks_state;
+use super::machine::Proto;
+use super::members::MemberState;
+use crate::wire::{compound, COMPOUND_OVERHEAD};
+
+impl Proto {
+    /// Gossip round: queued rumours to `gossip_nodes` random members
+    /// (memberlist `gossip`). Dead members are included for
+    /// `gossip_to_the_dead_time`, so they can learn of it and refute.
+    /// Returns the packets sent.
+    pub(super) fn gossip(&mut self, now: Instant) -> u64 {
+        if self.queued_broadcasts() == 0 {
+            return 0;
+        }
+        let me = self.name.clone();
+        let to_dead = self.cfg.gossip_to_the_dead_time;
+        let picked = self.members.random(self.cfg.gossip_nodes, &mut self.rng, |n| {
+            *n.member.name != *me
+                && match n.member.state {
+                    MemberState::Alive | MemberState::Suspect => true,
+                    MemberState::Dead => now.saturating_duration_since(n.state_change) <= to_dead,
+                    MemberState::Left => false,
+                }
+        });
+        let targets: Vec<(SocketAddr, String, bool)> = picked
+            .into_iter()
+            .map(|i| {
+                let m = &self.members.at(i).member;
+                (m.addr, m.name.to_string(), speaks_state(m))
+            })
+            .collect();
+        let room = self.packet_room();
+        let mut sent = 0;
+        for (addr, name, state) in targets {
+            let msgs = self.get_broadcasts(COMPOUND_OVERHEAD, room, state);
+            if msgs.is_empty() {
+                continue;
+            }
+            let payload = if msgs.len() == 1 { msgs.into_iter().next().expect("one") } else { compound::encode(&msgs) };
+            self.raw_send(addr, Some(&name), payload);
+            sent += 1;
+        }
+        sent
+    }
+
+    /// Asks for an extra gossip round at the end of the current input
+    /// (see the module documentation): the news just queued is urgent.
+    pub(super) fn gossip_soon(&mut self) {
+        if self.cfg.experiment.prompt_gossip {
+            self.gossip_due = true;
+        }
+    }
+
+    /// Runs the round [`Proto::gossip_soon`] asked for, once however many
+    /// verdicts the input carried.
+    pub(super) fn gossip_if_due(&mut self, now: Instant) {
+        if std::mem::take(&mut self.gossip_due) {
+            self.stats.prompt_gossip_packets += self.gossip(now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::time::{Duration, Instant};
+
+    use crate::proto::{Config, Member, MemberState, Proto};
+    use crate::wire::packet::{self, Layers};
+    use crate::wire::{Dead, Message, Suspect};
+
+    fn addr(i: usize) -> SocketAddr {
+        SocketAddr::from(([127, 3, 0, i as u8], 7946))
+    }
+
+    /// Node n0 of a converged cluster of `n`, with `prompt` as the switch.
+    fn node(n: usize, prompt: bool, now: Instant) -> Proto {
+        let mut cfg = Config { name: "n0".into(), enable_compression: false, ..Config::lan() };
+        cfg.experiment.prompt_gossip = prompt;
+        let mut p = Proto::new(cfg, addr(0), 0xF0CA, now).unwrap();
+        let member = |i: usize| Member {
+            name: format!("n{i}").into(),
+            addr: addr(i),
+            meta: vec![],
+            state: MemberState::Alive,
+            incarnation: 1,
+            protocol: [1, 5, 2, 0, 0, 0],
+        };
+        p.bootstrap_members((1..n).map(member), now);
+        p
+    }
+
+    fn packet(msg: Message) -> Vec<u8> {
+        packet::seal(&Layers::default(), msg.encode(), false, [0; 12])
+    }
+
+    fn sent(p: &mut Proto) -> Vec<Vec<u8>> {
+        std::iter::from_fn(|| p.poll_transmit()).map(|t| t.payload).collect()
+    }
+
+    /// Whether `payload` (a sent packet: one message or a compound) carries a dead message.
+    fn carries_dead(payload: &[u8]) -> bool {
+        let body = packet::open(&Layers::default(), payload).expect("our own packet opens");
+        let (msgs, _) = packet::split(&body);
+        msgs.iter().any(|m| matches!(m, Message::Dead(_)))
+    }
+
+    #[test]
+    fn a_failure_verdict_learned_from_a_peer_is_gossiped_at_once_and_only_once() {
+        let t0 = Instant::now();
+        let mut p = node(10, true, t0);
+        p.handle_packet(
+            addr(2),
+            &packet(Message::Suspect(Suspect { incarnation: 1, node: "n1".into(), from: "n2".into() })),
+            t0,
+        );
+        assert!(sent(&mut p).is_empty(), "a suspicion waits for the gossip tick");
+        let dead = Message::Dead(Dead { incarnation: 1, node: "n1".into(), from: "n2".into() });
+        p.handle_packet(addr(2), &packet(dead.clone()), t0);
+        let out = sent(&mut p);
+        assert_eq!(out.len(), 3, "one packet to each of gossip_nodes members");
+        assert!(out.iter().all(|b| carries_dead(b)));
+        assert_eq!(p.stats().prompt_gossip_packets, 3);
+        p.handle_packet(addr(3), &packet(dead), t0);
+        assert!(sent(&mut p).is_empty(), "news already known goes out with the ticks only");
+    }
+
+    #[test]
+    fn a_verdict_of_our_own_suspicion_timer_and_a_leave_go_out_at_once() {
+        let t0 = Instant::now();
+        let mut p = node(10, true, t0);
+        p.handle_packet(
+            addr(2),
+            &packet(Message::Suspect(Suspect { incarnation: 1, node: "n1".into(), from: "n2".into() })),
+            t0,
+        );
+        let deadline = p.suspicion_deadline("n1").unwrap();
+        p.handle_timeout(deadline);
+        assert_eq!(p.member("n1").unwrap().state, MemberState::Dead);
+        assert_eq!(p.stats().prompt_gossip_packets, 3);
+        sent(&mut p);
+        p.leave(deadline + Duration::from_millis(1));
+        let out = sent(&mut p);
+        assert_eq!(out.len(), 3);
+        assert!(out.iter().all(|b| carries_dead(b)));
+    }
+
+    #[test]
+    fn with_prompt_gossip_off_a_verdict_waits_for_the_tick_as_in_memberlist() {
+        let t0 = Instant::now();
+        let mut p = node(10, false, t0);
+        p.handle_packet(
+            addr(2),
+            &packet(Message::Suspect(Suspect { incarnation: 1, node: "n1".into(), from: "n2".into() })),
+            t0,
+        );
+        p.handle_packet(
+            addr(2),
+            &packet(Message::Dead(Dead { incarnation: 1, node: "n1".into(), from: "n2".into() })),
+            t0,
+        );
+        assert_eq!(p.member("n1").unwrap().state, MemberState::Dead);
+        assert!(sent(&mut p).is_empty());
+        let tick = p.poll_timeout().unwrap();
+        p.handle_timeout(tick);
+        assert!(sent(&mut p).iter().any(|b| carries_dead(b)), "the tick sends it");
+        assert_eq!(p.stats().prompt_gossip_packets, 0);
+    }
+}
