@@ -129,19 +129,22 @@ mod tests {
     fn a_failure_verdict_learned_from_a_peer_is_gossiped_at_once_and_only_once() {
         let t0 = Instant::now();
         let mut p = node(10, true, t0);
+        // Later than a suspicion timeout after the members were learned,
+        // so the accuser's verdicts count (state.rs, `dead_node`).
+        let t1 = t0 + Duration::from_secs(30);
         p.handle_packet(
             addr(2),
             &packet(Message::Suspect(Suspect { incarnation: 1, node: "n1".into(), from: "n2".into() })),
-            t0,
+            t1,
         );
         assert!(sent(&mut p).is_empty(), "a suspicion waits for the gossip tick");
         let dead = Message::Dead(Dead { incarnation: 1, node: "n1".into(), from: "n2".into() });
-        p.handle_packet(addr(2), &packet(dead.clone()), t0);
+        p.handle_packet(addr(2), &packet(dead.clone()), t1);
         let out = sent(&mut p);
         assert_eq!(out.len(), 3, "one packet to each of gossip_nodes members");
         assert!(out.iter().all(|b| carries_dead(b)));
         assert_eq!(p.stats().prompt_gossip_packets, 3);
-        p.handle_packet(addr(3), &packet(dead), t0);
+        p.handle_packet(addr(3), &packet(dead), t1);
         assert!(sent(&mut p).is_empty(), "news already known goes out with the ticks only");
     }
 
@@ -169,20 +172,23 @@ mod tests {
     fn with_prompt_gossip_off_a_verdict_waits_for_the_tick_as_in_memberlist() {
         let t0 = Instant::now();
         let mut p = node(10, false, t0);
+        // Later than a suspicion timeout after the members were learned,
+        // so the accuser's verdicts count (state.rs, `dead_node`).
+        let t1 = t0 + Duration::from_secs(30);
         p.handle_packet(
             addr(2),
             &packet(Message::Suspect(Suspect { incarnation: 1, node: "n1".into(), from: "n2".into() })),
-            t0,
+            t1,
         );
         p.handle_packet(
             addr(2),
             &packet(Message::Dead(Dead { incarnation: 1, node: "n1".into(), from: "n2".into() })),
-            t0,
+            t1,
         );
         assert_eq!(p.member("n1").unwrap().state, MemberState::Dead);
         assert!(sent(&mut p).is_empty());
         let tick = p.poll_timeout().unwrap();
-        p.handle_timeout(tick);
+        p.handle_timeout(tick.max(t1));
         assert!(sent(&mut p).iter().any(|b| carries_dead(b)), "the tick sends it");
         assert_eq!(p.stats().prompt_gossip_packets, 0);
     }
