@@ -82,36 +82,20 @@ impl Proto {
 
 #[cfg(test)]
 mod tests {
-    use std::net::SocketAddr;
     use std::time::{Duration, Instant};
 
-    use crate::proto::{Config, Member, MemberState, Proto};
+    use crate::proto::tests::{addr, member, sealed as packet};
+    use crate::proto::{Config, MemberState, Proto};
     use crate::wire::packet::{self, Layers};
     use crate::wire::{Dead, Message, Suspect};
-
-    fn addr(i: usize) -> SocketAddr {
-        SocketAddr::from(([127, 3, 0, i as u8], 7946))
-    }
 
     /// Node n0 of a converged cluster of `n`, with `prompt` as the switch.
     fn node(n: usize, prompt: bool, now: Instant) -> Proto {
         let mut cfg = Config { name: "n0".into(), enable_compression: false, ..Config::lan() };
         cfg.experiment.prompt_gossip = prompt;
         let mut p = Proto::new(cfg, addr(0), 0xF0CA, now).unwrap();
-        let member = |i: usize| Member {
-            name: format!("n{i}").into(),
-            addr: addr(i),
-            meta: vec![],
-            state: MemberState::Alive,
-            incarnation: 1,
-            protocol: [1, 5, 2, 0, 0, 0],
-        };
         p.bootstrap_members((1..n).map(member), now);
         p
-    }
-
-    fn packet(msg: Message) -> Vec<u8> {
-        packet::seal(&Layers::default(), msg.encode(), false, [0; 12])
     }
 
     fn sent(p: &mut Proto) -> Vec<Vec<u8>> {

@@ -1,5 +1,6 @@
 //! Whole-machine tests: a node driven by hand with explicit time, no sockets
-//! and no sleeping.
+//! and no sleeping. `addr`, `member` and `sealed` serve the other modules'
+//! tests too.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -8,11 +9,11 @@ use super::*;
 use crate::wire::packet::{self, Layers};
 use crate::wire::{Alive, Message, Suspect};
 
-fn addr(i: usize) -> SocketAddr {
+pub(super) fn addr(i: usize) -> SocketAddr {
     SocketAddr::from(([127, 2, (i >> 8) as u8, i as u8], 7946))
 }
 
-fn member(i: usize) -> Member {
+pub(super) fn member(i: usize) -> Member {
     Member {
         name: format!("n{i}").into(),
         addr: addr(i),
@@ -31,8 +32,7 @@ fn lan_node_in_cluster_of(n: usize, now: Instant) -> Proto {
 }
 
 fn suspect_packet(node: &str, from: &str) -> Vec<u8> {
-    let msg = Message::Suspect(Suspect { incarnation: 1, node: node.into(), from: from.into() }).encode();
-    packet::seal(&Layers::default(), msg, false, [0; 12])
+    sealed(Message::Suspect(Suspect { incarnation: 1, node: node.into(), from: from.into() }))
 }
 
 /// PAPER-CHECKS 5: memberlist's LAN preset at N=1000, checked on the running
@@ -138,7 +138,7 @@ fn a_join_is_followed_by_one_more_exchange_with_the_seed_two_gossip_intervals_la
     assert!(joiner.poll_stream().is_none(), "only once");
 }
 
-fn sealed(msg: Message) -> Vec<u8> {
+pub(super) fn sealed(msg: Message) -> Vec<u8> {
     packet::seal(&Layers::default(), msg.encode(), false, [0; 12])
 }
 
