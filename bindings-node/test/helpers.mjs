@@ -16,10 +16,22 @@ export async function waitUntil(done, ms = 10000) {
   return done()
 }
 
+/** Every node `cluster` started, for `closeAll`. */
+const started = new Set()
+
+/** Closes every node `cluster` started that is still open: a test file's
+ * `after` hook, so a test that fails half way does not leave running nodes
+ * keeping the process (and the test runner) alive. */
+export async function closeAll() {
+  await Promise.all([...started].map((node) => node.close().catch(() => {})))
+  started.clear()
+}
+
 /** Starts `n` nodes and joins them through the first. */
 export async function cluster(n, prefix) {
   const nodes = []
   for (let i = 0; i < n; i++) nodes.push(await Node.start(config(`${prefix}${i}`)))
+  for (const node of nodes) started.add(node)
   for (const node of nodes.slice(1)) await node.join(nodes[0].addr)
   await waitUntil(() => nodes.every((x) => x.members().length === n))
   return nodes

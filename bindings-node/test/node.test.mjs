@@ -2,10 +2,12 @@
 // errors for bad input, listener exceptions, the replicated map, iterators.
 import assert from 'node:assert/strict'
 import dgram from 'node:dgram'
-import { test } from 'node:test'
+import { after, test } from 'node:test'
 import * as rumour from '../index.mjs'
 import { Config, Node } from '../index.mjs'
-import { cluster, config, record, sleep, waitUntil } from './helpers.mjs'
+import { closeAll, cluster, config, record, sleep, waitUntil } from './helpers.mjs'
+
+after(closeAll)
 
 test('presets match memberlist and bad fields name themselves', () => {
   const lan = Config.lan()

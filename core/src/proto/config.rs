@@ -20,9 +20,8 @@ pub enum ProbeSelection {
     UniformRandom,
 }
 
-/// Switches for experiments; the defaults are the only settings to use
-/// against real peers: memberlist's behaviour, plus [`Experiment::prompt_gossip`],
-/// which changes only when packets go out, not what they say.
+/// Switches for experiments; the defaults are memberlist's behaviour and the
+/// only settings to use against real peers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Experiment {
     /// Probe target choice. Default: [`ProbeSelection::RoundRobin`].
@@ -41,7 +40,9 @@ pub struct Experiment {
     /// A node that learns a member failed or left gossips it at once
     /// instead of at its next gossip tick (at most `gossip_nodes` more
     /// packets per node per verdict; ordinary gossip packets on the wire).
-    /// Off gives memberlist's pacing. Default: on.
+    /// Off gives memberlist's pacing. Default: off, until the cause is
+    /// found of a Node binding test in which, with it on, a write made just
+    /// before its writer crashed mostly failed to reach a peer.
     pub prompt_gossip: bool,
 }
 
@@ -52,7 +53,7 @@ impl Default for Experiment {
             lifeguard: true,
             suspect_on_failed_probe: true,
             retransmit_limit: None,
-            prompt_gossip: true,
+            prompt_gossip: false,
         }
     }
 }
