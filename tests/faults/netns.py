@@ -251,15 +251,19 @@ class Network:
         for shaper in self.shapers.values():
             shaper.ask("set 0 0 0 0 0", "set ")
 
-    def shaped(self) -> tuple[int, int, int]:
-        """Packets seen, dropped and duplicated by every shaper so far."""
-        total = [0, 0, 0]
+    def shaped(self) -> tuple[int, int, int, float]:
+        """Packets seen, dropped and duplicated by every shaper so far, and the
+        mean delay (ms) the packets let through were given."""
+        seen = dropped = duplicated = 0
+        waited_ms = 0.0
         for shaper in self.shapers.values():
             if shaper.proc.poll() is not None:
                 raise AssertionError(f"{shaper.name} exited: {shaper.proc.returncode}")
-            counts = shaper.ask("stats", "stats ").split()[1:]
-            total = [t + int(c) for t, c in zip(total, counts, strict=True)]
-        return total[0], total[1], total[2]
+            words = shaper.ask("stats", "stats ").split()[1:]
+            s, d, u, mean_ms = int(words[0]), int(words[1]), int(words[2]), float(words[3])
+            seen, dropped, duplicated = seen + s, dropped + d, duplicated + u
+            waited_ms += mean_ms * (s - d)
+        return seen, dropped, duplicated, waited_ms / max(1, seen - dropped)
 
     def partition(self, side_b: list[int]) -> None:
         """Moves `side_b`'s hosts to the other bridge: the two sides cannot reach each other."""

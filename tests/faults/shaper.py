@@ -14,7 +14,8 @@ link. Randomness comes from a seed, so a run can be repeated.
 It speaks a line protocol on stdin/stdout (like the rumour peers):
 `ready 0` once bound; `set LOSS DELAY_MS JITTER_MS DUPLICATE REORDER`
 (fractions and milliseconds) answers `set ok`; `stats` answers
-`stats SEEN DROPPED DUPLICATED`; end of input stops it. The netlink
+`stats SEEN DROPPED DUPLICATED MEAN_DELAY_MS` (the mean delay given to the
+packets let through); end of input stops it. The netlink
 messages follow linux/netfilter/nfnetlink_queue.h.
 """
 
@@ -74,6 +75,7 @@ class Shaper:
         self.random = random.Random(seed)
         self.loss = self.delay = self.jitter = self.duplicate = self.reorder = 0.0
         self.seen = self.dropped = self.duplicated = 0
+        self.waited = 0.0  # seconds of delay given to the packets let through
         self.seq = 0
         # (release time, order, packet id or None, copy of the packet or None)
         self.pending: list[tuple[float, int, int | None, bytes | None]] = []
@@ -106,6 +108,8 @@ class Shaper:
         wait = 0.0
         if self.random.random() >= self.reorder:
             wait = max(0.0, self.delay + self.random.uniform(-self.jitter, self.jitter))
+        if packet_id is not None:
+            self.waited += wait
         self.seq += 1
         heapq.heappush(self.pending, (time.monotonic() + wait, self.seq, packet_id, copy))
 
@@ -162,7 +166,9 @@ class Shaper:
             self.delay, self.jitter = delay_ms / 1000, jitter_ms / 1000
             say("set ok")
         elif words[0] == "stats":
-            say(f"stats {self.seen} {self.dropped} {self.duplicated}")
+            let_through = max(1, self.seen - self.dropped)
+            mean_ms = self.waited * 1000 / let_through
+            say(f"stats {self.seen} {self.dropped} {self.duplicated} {mean_ms:.3f}")
         else:
             say(f"error unknown command {line!r}")
 

@@ -69,7 +69,7 @@ def test_under_loss_the_cluster_converges_and_detects_a_crash(loss: float) -> No
         steady = false_failures(nodes, set())
         detected = crash_detected_by_all(nodes, 5, 120)
         after = false_failures(nodes[:5], {"h5"})
-        seen, dropped, _ = net.shaped()
+        seen, dropped, _, _ = net.shaped()
         assert seen > 1000 and abs(dropped / seen - loss) < 0.03, (seen, dropped)
         if loss <= 0.10:
             # Lifeguard keeps a lossy but working network free of false failures.
@@ -97,12 +97,14 @@ def test_a_slow_network_fails_no_one(preset: str, delay_ms: int, jitter_ms: int,
         steady = false_failures(nodes, set())
         detected = crash_detected_by_all(nodes, 5, 240)
         after = false_failures(nodes[:5], {"h5"})
-        seen, _, duplicated = net.shaped()
+        seen, _, duplicated, mean_delay = net.shaped()
         assert seen > 500 and duplicated >= seen * duplicate / 2, (seen, duplicated)
+        assert abs(mean_delay - delay_ms) < 5, f"mean delay given {mean_delay:.1f} ms"
         assert steady == [] and after == [], steady + after
         suspicions = len(events(nodes, "suspect", {"h5"}))
         print(
-            f"{delay_ms} ms +- {jitter_ms} ms on every link, {duplicate:.0%} duplicated, 6 hosts, {preset}():"
+            f"{delay_ms} ms +- {jitter_ms} ms on every link (mean given {mean_delay:.1f} ms),"
+            f" {duplicate:.0%} duplicated, 6 hosts, {preset}():"
             f" converged in {took:.2f} s; crash detected by all 5 in {detected:.2f} s;"
             f" false failures 0, false suspicions {suspicions}"
         )
