@@ -84,10 +84,10 @@ impl Proto {
 mod tests {
     use std::time::{Duration, Instant};
 
-    use crate::proto::tests::{addr, member, sealed as packet};
+    use crate::proto::tests::{addr, dead_packet, member, suspect_packet};
     use crate::proto::{Config, MemberState, Proto};
     use crate::wire::packet::{self, Layers};
-    use crate::wire::{Dead, Message, Suspect};
+    use crate::wire::Message;
 
     /// Node n0 of a converged cluster of `n`, with `prompt` as the switch.
     fn node(n: usize, prompt: bool, now: Instant) -> Proto {
@@ -116,19 +116,14 @@ mod tests {
         // Later than a suspicion timeout after the members were learned,
         // so the accuser's verdicts count (state.rs, `dead_node`).
         let t1 = t0 + Duration::from_secs(30);
-        p.handle_packet(
-            addr(2),
-            &packet(Message::Suspect(Suspect { incarnation: 1, node: "n1".into(), from: "n2".into() })),
-            t1,
-        );
+        p.handle_packet(addr(2), &suspect_packet("n1", "n2"), t1);
         assert!(sent(&mut p).is_empty(), "a suspicion waits for the gossip tick");
-        let dead = Message::Dead(Dead { incarnation: 1, node: "n1".into(), from: "n2".into() });
-        p.handle_packet(addr(2), &packet(dead.clone()), t1);
+        p.handle_packet(addr(2), &dead_packet("n1", "n2"), t1);
         let out = sent(&mut p);
         assert_eq!(out.len(), 3, "one packet to each of gossip_nodes members");
         assert!(out.iter().all(|b| carries_dead(b)));
         assert_eq!(p.stats().prompt_gossip_packets, 3);
-        p.handle_packet(addr(3), &packet(dead), t1);
+        p.handle_packet(addr(3), &dead_packet("n1", "n2"), t1);
         assert!(sent(&mut p).is_empty(), "news already known goes out with the ticks only");
     }
 
@@ -136,11 +131,7 @@ mod tests {
     fn a_verdict_of_our_own_suspicion_timer_and_a_leave_go_out_at_once() {
         let t0 = Instant::now();
         let mut p = node(10, true, t0);
-        p.handle_packet(
-            addr(2),
-            &packet(Message::Suspect(Suspect { incarnation: 1, node: "n1".into(), from: "n2".into() })),
-            t0,
-        );
+        p.handle_packet(addr(2), &suspect_packet("n1", "n2"), t0);
         let deadline = p.suspicion_deadline("n1").unwrap();
         p.handle_timeout(deadline);
         assert_eq!(p.member("n1").unwrap().state, MemberState::Dead);
@@ -159,16 +150,8 @@ mod tests {
         // Later than a suspicion timeout after the members were learned,
         // so the accuser's verdicts count (state.rs, `dead_node`).
         let t1 = t0 + Duration::from_secs(30);
-        p.handle_packet(
-            addr(2),
-            &packet(Message::Suspect(Suspect { incarnation: 1, node: "n1".into(), from: "n2".into() })),
-            t1,
-        );
-        p.handle_packet(
-            addr(2),
-            &packet(Message::Dead(Dead { incarnation: 1, node: "n1".into(), from: "n2".into() })),
-            t1,
-        );
+        p.handle_packet(addr(2), &suspect_packet("n1", "n2"), t1);
+        p.handle_packet(addr(2), &dead_packet("n1", "n2"), t1);
         assert_eq!(p.member("n1").unwrap().state, MemberState::Dead);
         assert!(sent(&mut p).is_empty());
         let tick = p.poll_timeout().unwrap();

@@ -1,6 +1,6 @@
 //! Whole-machine tests: a node driven by hand with explicit time, no sockets
-//! and no sleeping. `addr`, `member` and `sealed` serve the other modules'
-//! tests too.
+//! and no sleeping. `addr`, `member`, `sealed`, `suspect_packet` and
+//! `dead_packet` serve the other modules' tests too.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -31,7 +31,7 @@ fn lan_node_in_cluster_of(n: usize, now: Instant) -> Proto {
     p
 }
 
-fn suspect_packet(node: &str, from: &str) -> Vec<u8> {
+pub(super) fn suspect_packet(node: &str, from: &str) -> Vec<u8> {
     sealed(Message::Suspect(Suspect { incarnation: 1, node: node.into(), from: from.into() }))
 }
 
@@ -142,7 +142,7 @@ pub(super) fn sealed(msg: Message) -> Vec<u8> {
     packet::seal(&Layers::default(), msg.encode(), false, [0; 12])
 }
 
-fn dead_packet(node: &str, from: &str) -> Vec<u8> {
+pub(super) fn dead_packet(node: &str, from: &str) -> Vec<u8> {
     sealed(Message::Dead(crate::wire::Dead { incarnation: 1, node: node.into(), from: from.into() }))
 }
 
