@@ -201,7 +201,13 @@ export declare class Node extends EventEmitter<NodeEvents> {
   readonly state: State
   join(seeds: string | readonly string[], options?: { signal?: AbortSignal }): Promise<number>
   leave(options?: { timeoutMs?: number }): Promise<void>
+  /**
+   * Stops the node after delivering the events already produced. Without
+   * `leave()` first, the others see it fail and rumours still queued for
+   * gossip are not sent.
+   */
   close(): Promise<void>
+  /** `await using`: leaves (errors from leaving ignored), then closes. */
   [Symbol.asyncDispose](): Promise<void>
   members(): Member[]
   member(name: string): Member | null

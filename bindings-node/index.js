@@ -361,7 +361,12 @@ class Node extends EventEmitter {
     await callAsync(call(() => this.#n().leave(timeoutMs)))
   }
 
-  /** Stops the node after delivering the events already produced. Safe to call twice. */
+  /**
+   * Stops the node after delivering the events already produced. Safe to
+   * call twice. Without `leave()` first, the others see this node fail,
+   * and what is still queued for gossip (a broadcast or state write made
+   * since the last gossip round) is not sent: a crash, for them.
+   */
   close() {
     if (!this.#closing) {
       this.#closing = callAsync(this.#native.close()).then(() => {
@@ -373,8 +378,15 @@ class Node extends EventEmitter {
     return this.#closing
   }
 
-  [asyncDispose]() {
-    return this.close()
+  /** `await using node = ...`: leaves (as Python's `async with` does), then closes. */
+  async [asyncDispose]() {
+    try {
+      if (!this.closed) await this.leave()
+    } catch (err) {
+      if (!(err instanceof NodeError)) throw err
+    } finally {
+      await this.close()
+    }
   }
 
   /** Members alive or suspect, this node included. */

@@ -330,6 +330,9 @@ rumour_status rumour_node_leave(const rumour_node *node, uint32_t timeout_ms);
 // Stops the node: delivers the events already produced, then returns; no
 // callback runs after it returns (called from inside the callback, it
 // returns at once and no later callback runs). Safe to call twice.
+// Without `rumour_node_leave` first, peers see the node fail, and what
+// is still queued for gossip (a broadcast or state write made since the
+// last gossip round) is not sent: a crash, for them.
 rumour_status rumour_node_shutdown(const rumour_node *node);
 
 // Shuts the node down (if not yet) and releases it; NULL is fine. Not from

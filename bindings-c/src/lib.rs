@@ -680,6 +680,9 @@ pub unsafe extern "C" fn rumour_node_leave(node: *const rumour_node, timeout_ms:
 /// Stops the node: delivers the events already produced, then returns; no
 /// callback runs after it returns (called from inside the callback, it
 /// returns at once and no later callback runs). Safe to call twice.
+/// Without `rumour_node_leave` first, peers see the node fail, and what
+/// is still queued for gossip (a broadcast or state write made since the
+/// last gossip round) is not sent: a crash, for them.
 #[no_mangle]
 pub unsafe extern "C" fn rumour_node_shutdown(node: *const rumour_node) -> rumour_status {
     guard(|| {

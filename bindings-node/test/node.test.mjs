@@ -45,6 +45,9 @@ test('every event kind arrives, typed and frozen', async () => {
   await c.broadcast('hello')
   await b.send(a.name, Buffer.from('direct'))
   await c.state.put('k', 'v')
+  // c crashes below: a write still queued at c when it closes goes with it,
+  // as with any crash, so let it reach a first.
+  assert.ok(await waitUntil(() => a.state.get('k') !== null))
   const d = await Node.start(config('ev-d'))
   await d.join(a.addr)
   await d.leave({ timeoutMs: 2000 })
@@ -184,12 +187,20 @@ test('close during a flood: nothing is emitted after it resolves, iterators end'
   await b.close()
 })
 
-test('Symbol.asyncDispose closes the node', async () => {
-  const node = await Node.start(config('dispose'))
+test('Symbol.asyncDispose leaves, then closes the node', async () => {
+  const [a, node] = await cluster(2, 'dispose')
+  const seen = record(a)
   const dispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose')
+  await node.state.put('k', 'v')
   await node[dispose]()
   assert.ok(node.closed)
   assert.throws(() => node.members(), rumour.ClosedError)
+  // It left rather than crashed, and its last write went out with the leave.
+  assert.ok(await waitUntil(() => seen.some((e) => e.type === 'memberLeft')), seen.map((e) => e.type).join())
+  assert.ok(!seen.some((e) => e.type === 'memberFailed'))
+  assert.equal(a.state.get('k')?.writer, 'dispose1')
+  await node[dispose]() // a second dispose is harmless
+  await a.close()
 })
 
 test('a busy JS thread: events queue up to a bound, the rest are counted and reported', async () => {

@@ -195,8 +195,9 @@ fn a_partition_whose_sides_declared_each_other_failed_heals_by_itself() {
 #[test]
 fn a_failure_verdict_reaches_every_survivor_within_a_gossip_interval_of_the_first() {
     // Issue 3's benchmark setting: N=100, lan(), ten crashes one at a time.
-    // With `Experiment::prompt_gossip` (off by default) a node that learns a
-    // verdict gossips it at once, so the last survivor
+    // With `Experiment::prompt_gossip` (the default, set here all the same
+    // because this test is about it) a node that learns a verdict gossips it
+    // at once, so the last survivor
     // hears of it a few network delays after the first verdict, not several
     // gossip ticks (200 ms each) later: with memberlist's pacing the spread
     // is 0.24 to 0.56 s (median 0.36 s) over 100 such crashes.

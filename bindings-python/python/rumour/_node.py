@@ -85,7 +85,10 @@ class Node(Base):
 
     async def close(self) -> None:
         """Stops the node after delivering the events already produced.
-        Safe to call twice."""
+        Safe to call twice. Without :meth:`leave` first (``async with``
+        leaves), the others see this node fail, and what is still queued
+        for gossip (a broadcast or state write made since the last gossip
+        round) is not sent: a crash, for them."""
         await _off_loop(self._close)
 
     async def broadcast(self, data: bytes) -> None:

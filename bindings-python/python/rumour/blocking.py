@@ -90,7 +90,9 @@ class Node(Base):
 
     def close(self) -> None:
         """Stops the node after delivering the events already produced.
-        Safe to call twice and from inside an event handler."""
+        Safe to call twice and from inside an event handler. Without
+        :meth:`leave` first (``with`` leaves), the others see this node
+        fail, and what is still queued for gossip is not sent."""
         self._close()
 
     def broadcast(self, data: bytes) -> None:

@@ -40,9 +40,7 @@ pub struct Experiment {
     /// A node that learns a member failed or left gossips it at once
     /// instead of at its next gossip tick (at most `gossip_nodes` more
     /// packets per node per verdict; ordinary gossip packets on the wire).
-    /// Off gives memberlist's pacing. Default: off, until the cause is
-    /// found of a Node binding test in which, with it on, a write made just
-    /// before its writer crashed mostly failed to reach a peer.
+    /// Off gives memberlist's pacing. Default: on.
     pub prompt_gossip: bool,
 }
 
@@ -53,7 +51,7 @@ impl Default for Experiment {
             lifeguard: true,
             suspect_on_failed_probe: true,
             retransmit_limit: None,
-            prompt_gossip: false,
+            prompt_gossip: true,
         }
     }
 }

@@ -227,7 +227,9 @@ impl Node {
     /// is delivered, then it returns; no callback runs after that. Safe to
     /// call twice and from inside a callback (which then returns at once,
     /// and no later callback runs). Without [`Node::leave`] first, peers
-    /// will see this node fail.
+    /// will see this node fail, and what is still queued for gossip (a
+    /// broadcast or state write made since the last gossip round, at most
+    /// one `gossip_interval` ago) is not sent: a crash, for the others.
     pub fn shutdown(&self) {
         let _ = self.commands.send(Box::new(|d: &mut Driver| d.stop()));
         let mut dispatcher = self.dispatcher.lock().unwrap_or_else(|p| p.into_inner());

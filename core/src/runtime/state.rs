@@ -13,7 +13,9 @@ use crate::proto::{Lifetime, StateEntry, StateSummary, Timestamp};
 /// missed. Get it with [`Node::state`].
 ///
 /// Any node may write any key; the write with the highest (timestamp,
-/// writer) wins everywhere. Keys are UTF-8, 1 to 256 bytes; values up to
+/// writer) wins everywhere. A write leaves this node at its next gossip
+/// round (within one `gossip_interval`); [`Node::shutdown`] without
+/// [`Node::leave`] before then takes it along, as a crash would. Keys are UTF-8, 1 to 256 bytes; values up to
 /// `config.state.max_value_bytes` (64 KiB by default).
 ///
 /// ```
