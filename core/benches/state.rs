@@ -37,11 +37,6 @@ fn sim(nodes: usize, seed: u64) -> Sim {
     sim
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn key(i: usize) -> String {
     format!("key/{i:06}")
 }
@@ -81,7 +76,7 @@ fn spread(runs: usize) -> (f64, f64) {
         }
     }
     let max = times.iter().copied().fold(0.0, f64::max);
-    (median(times), max)
+    (support::median(&times), max)
 }
 
 fn agreement_cost(keys: usize) -> (f64, u64) {
@@ -153,8 +148,8 @@ fn main() {
     let (spread_med, spread_max) = spread(runs);
     let (per_exchange, exchanges) = agreement_cost(keys);
     let repairs: Vec<Repair> = (0..runs).map(|r| partition_repair(keys, r)).collect();
-    let agree_med = median(repairs.iter().map(|r| r.agree_s).collect());
-    let bytes_med = median(repairs.iter().map(|r| r.bytes_per_node).collect());
+    let agree_med = support::median(&repairs.iter().map(|r| r.agree_s).collect::<Vec<_>>());
+    let bytes_med = support::median(&repairs.iter().map(|r| r.bytes_per_node).collect::<Vec<_>>());
     let changed = repairs[0].changed_bytes;
     let ratio = bytes_med / changed as f64;
     let machine = support::machine();

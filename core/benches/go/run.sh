@@ -2,7 +2,7 @@
 # Runs the Go memberlist side of the loopback comparison (see
 # memberlist_loopback/main.go). Needs the Debian packages golang-go and
 # golang-github-hashicorp-memberlist-dev; builds in GOPATH mode, offline.
-# Usage: sh core/benches/go/run.sh [-nodes 100] [-steady 60]
+# Usage: sh core/benches/go/run.sh [-nodes 100] [-steady 60] [-crashes 30]
 set -eu
 here="$(cd "$(dirname "$0")" && pwd)"
 export GO111MODULE=off GOPATH=/tmp/gopath:/usr/share/gocode GOFLAGS=

@@ -1,5 +1,5 @@
-//! What `sim_10k` and `paper_check_7` share: one quiet converged cluster,
-//! measured, and a description of the machine it ran on.
+//! What the benchmarks share: one quiet converged cluster, measured (`sim_10k`
+//! and `paper_check_7`), a median, and a description of the machine it ran on.
 
 // Each benchmark compiles this module and uses only part of it.
 #![allow(dead_code)]
@@ -95,4 +95,16 @@ pub fn machine() -> String {
         .unwrap_or_else(|| "unknown cpu".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     format!("{cpu}, {cores} cores")
+}
+
+/// The median of `values` (the mean of the two middle ones for an even
+/// count); NaN for none.
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        len if len % 2 == 1 => v[len / 2],
+        len => (v[len / 2 - 1] + v[len / 2]) / 2.0,
+    }
 }

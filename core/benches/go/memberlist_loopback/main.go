@@ -2,7 +2,8 @@
 // memberlist nodes (Debian's 0.2.2) on 127.0.0.1 in one process with
 // DefaultLANConfig, measured the same way: joins (64 in flight) until all
 // see all, CPU per node over a steady window, and the time from a crash
-// until every survivor reports the node gone (median of 10).
+// until every survivor reports the node gone (median of -crashes, 30 by
+// default as in rumour's loopback benchmark).
 // Run through core/benches/go/run.sh; prints a table and one JSON line.
 package main
 
@@ -48,13 +49,20 @@ func cpuSeconds() float64 {
 func median(v []float64) float64 {
 	s := append([]float64(nil), v...)
 	sort.Float64s(s)
+	if len(s)%2 == 0 {
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
 	return s[len(s)/2]
 }
 
 func main() {
 	n := flag.Int("nodes", 100, "nodes")
 	steady := flag.Int("steady", 60, "steady window, seconds")
+	crashes := flag.Int("crashes", 30, "crashes, one at a time (victims every third node from the end)")
 	flag.Parse()
+	if max := (*n - 2) / 3; *crashes > max {
+		*crashes = max
+	}
 
 	mu := &sync.Mutex{}
 	gone := map[string][]time.Time{}
@@ -115,7 +123,7 @@ func main() {
 
 	live := *n
 	var detections []float64
-	for c := 0; c < 10; c++ {
+	for c := 0; c < *crashes; c++ {
 		victim := *n - 1 - c*3
 		name := fmt.Sprintf("g%d", victim)
 		t := time.Now()
@@ -142,7 +150,7 @@ func main() {
 		}
 	}
 	fmt.Printf("\nmemberlist 0.2.2 loopback  nodes=%d preset=DefaultLANConfig steady=%ds\n", *n, *steady)
-	fmt.Printf("| joins until all see all | %.3f s |\n| crash detected by all, median of 10 | %.2f s |\n| CPU per node, steady | %.4f %% of a core |\n", converge, median(detections), cpuPct)
+	fmt.Printf("| joins until all see all | %.3f s |\n| crash detected by all, median of %d | %.2f s |\n| CPU per node, steady | %.4f %% of a core |\n", converge, *crashes, median(detections), cpuPct)
 	fmt.Printf("{\"bench\":\"memberlist_loopback\",\"nodes\":%d,\"converge_s\":%.4f,\"crash_detect_median_s\":%.3f,\"cpu_pct_per_node\":%.5f,\"detections_s\":%v}\n", *n, converge, median(detections), cpuPct, detections)
 	for _, m := range nodes {
 		m.Shutdown()
