@@ -7,10 +7,12 @@
 //! from a crash until every survivor marks it failed (median over
 //! `BENCH_CRASHES`, default 30), split into its stages: crash to the first
 //! suspicion, first suspicion to the first verdict, first verdict to the
-//! last. The target is a median over 10 crashes; the time to the
-//! first probe of a dead node is close to exponential (mean one probe
-//! interval), so a median of 10 moves by +-0.4 s from run to run, and the
-//! default takes 30 for a steadier figure (`BENCH_CRASHES=10` gives the
+//! last. Each victim restarts on its address and rejoins before the next
+//! crash, so every crash happens at N (the suspicion timeout shrinks with
+//! the member count). The target is a median over 10 crashes; the
+//! time to the first probe of a dead node is close to exponential (mean one
+//! probe interval), so a median of 10 moves by about 0.4 s from run to run;
+//! the default takes 30 for a steadier figure (`BENCH_CRASHES=10` gives the
 //! issue's sample).
 //! Prints a table and writes JSON to `target/bench/loopback-<N>.json`.
 
@@ -72,11 +74,10 @@ fn main() {
         std::env::var("BENCH_CRASHES").ok().and_then(|v| v.parse().ok()).unwrap_or(30).clamp(1, (n.max(5) - 2) / 3);
     let seen = Arc::new(Mutex::new(Seen::default()));
     let rss_before = rss_mib();
-    let mut nodes: Vec<Option<Node>> = Vec::new();
-    for i in 0..n {
+    let start = |i: usize, bind: String| {
         let seen = seen.clone();
-        let cfg = Config { name: format!("b{i}"), bind: "127.0.0.1:0".into(), ..Config::lan() };
-        let node = Node::start_with_callback(cfg, move |e: &Event| {
+        let cfg = Config { name: format!("b{i}"), bind, ..Config::lan() };
+        Node::start_with_callback(cfg, move |e: &Event| {
             let mut s = seen.lock().unwrap();
             match e {
                 Event::Message { payload, .. } => {
@@ -95,9 +96,9 @@ fn main() {
                 _ => {}
             }
         })
-        .expect("node starts");
-        nodes.push(Some(node));
-    }
+        .expect("node starts")
+    };
+    let mut nodes: Vec<Option<Node>> = (0..n).map(|i| Some(start(i, "127.0.0.1:0".into()))).collect();
     let live = |nodes: &[Option<Node>]| nodes.iter().flatten().count();
     let seed = nodes[0].as_ref().unwrap().addr().to_string();
 
@@ -163,7 +164,10 @@ fn main() {
     let packets_per_node_s = (p1 - p0) as f64 / n as f64 / wall;
     let bytes_per_node_s = (b1 - b0) as f64 / n as f64 / wall;
 
-    // Crashes, one at a time, each until every survivor marks it failed.
+    // Crashes, one at a time, each until every survivor marks it failed;
+    // then the victim restarts on its address and rejoins before the next,
+    // so that every crash happens in a cluster of N (the suspicion timeout
+    // shrinks with the member count).
     // Each is split into its stages as in the `detection_breakdown` example:
     // crash to the first suspicion (first probe of the dead node plus one
     // probe interval), first suspicion to first verdict (the suspicion
@@ -174,6 +178,7 @@ fn main() {
         let victim = n - 1 - c * 3;
         let name = format!("b{victim}");
         seen.lock().unwrap().first_suspected.remove(&name); // an earlier false one
+        let victim_addr = nodes[victim].as_ref().unwrap().bound_addr().to_string();
         let t0 = Instant::now();
         nodes[victim].take().unwrap().shutdown();
         let survivors = live(&nodes);
@@ -185,6 +190,10 @@ fn main() {
         suspicion_to_verdict.push(first.duration_since(suspected).as_secs_f64());
         detections.push(last.duration_since(t0).as_secs_f64());
         verdict_spreads.push(last.duration_since(first).as_secs_f64());
+        let again = start(victim, victim_addr);
+        assert!((0..3).any(|_| again.join(&[seed.as_str()]).is_ok()), "{name} could not rejoin");
+        nodes[victim] = Some(again);
+        assert!(wait(Duration::from_secs(60), || all_alive(&nodes, n)), "{name} not alive everywhere again in 60 s");
     }
     for node in nodes.iter().flatten() {
         node.shutdown();

@@ -66,19 +66,22 @@ func main() {
 
 	mu := &sync.Mutex{}
 	gone := map[string][]time.Time{}
-	nodes := make([]*memberlist.Memberlist, *n)
-	for i := range nodes {
+	startNode := func(i, port int) *memberlist.Memberlist {
 		c := memberlist.DefaultLANConfig()
 		c.Name = fmt.Sprintf("g%d", i)
 		c.BindAddr = "127.0.0.1"
-		c.BindPort = 0
+		c.BindPort = port
 		c.LogOutput = io.Discard
 		c.Events = watcher{mu: mu, gone: gone}
 		m, err := memberlist.Create(c)
 		if err != nil {
 			panic(err)
 		}
-		nodes[i] = m
+		return m
+	}
+	nodes := make([]*memberlist.Memberlist, *n)
+	for i := range nodes {
+		nodes[i] = startNode(i, 0)
 	}
 	seed := nodes[0].LocalNode().Address()
 
@@ -101,19 +104,23 @@ func main() {
 		}()
 	}
 	wg.Wait()
-	for {
-		all := true
-		for _, m := range nodes {
-			if m.NumMembers() != *n {
-				all = false
-				break
+	allSeeAll := func(limit time.Duration) bool {
+		began := time.Now()
+		for {
+			all := true
+			for _, m := range nodes {
+				if m.NumMembers() != *n {
+					all = false
+					break
+				}
 			}
+			if all || time.Since(began) > limit {
+				return all
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
-		if all || time.Since(start) > 60*time.Second {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
+	allSeeAll(60 * time.Second)
 	converge := time.Since(start).Seconds()
 
 	time.Sleep(5 * time.Second)
@@ -121,14 +128,16 @@ func main() {
 	time.Sleep(time.Duration(*steady) * time.Second)
 	cpuPct := (cpuSeconds() - cpu0) / time.Since(t0).Seconds() / float64(*n) * 100
 
-	live := *n
+	// As in rumour's benchmark: each victim restarts on its port and
+	// rejoins before the next crash, so every crash happens at N.
 	var detections []float64
 	for c := 0; c < *crashes; c++ {
 		victim := *n - 1 - c*3
 		name := fmt.Sprintf("g%d", victim)
+		port := int(nodes[victim].LocalNode().Port)
 		t := time.Now()
 		nodes[victim].Shutdown()
-		live--
+		live := *n - 1
 		for {
 			mu.Lock()
 			got := gone[name]
@@ -147,6 +156,13 @@ func main() {
 				panic("crash not detected by all in 120 s")
 			}
 			time.Sleep(5 * time.Millisecond)
+		}
+		nodes[victim] = startNode(victim, port)
+		if _, err := nodes[victim].Join([]string{seed}); err != nil {
+			panic(err)
+		}
+		if !allSeeAll(60 * time.Second) {
+			panic(name + " not alive everywhere again in 60 s")
 		}
 	}
 	fmt.Printf("\nmemberlist 0.2.2 loopback  nodes=%d preset=DefaultLANConfig steady=%ds\n", *n, *steady)
