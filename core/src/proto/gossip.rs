@@ -86,7 +86,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use crate::proto::tests::{addr, dead_packet, member, suspect_packet};
-    use crate::proto::{Config, MemberState, Proto};
+    use crate::proto::{suspicion_timeout, Config, MemberState, Proto};
     use crate::wire::packet::{self, Layers};
     use crate::wire::Message;
 
@@ -101,6 +101,13 @@ mod tests {
 
     fn sent(p: &mut Proto) -> Vec<Vec<u8>> {
         std::iter::from_fn(|| p.poll_transmit()).map(|t| t.payload).collect()
+    }
+
+    /// When a genuine verdict on a suspicion raised at `t` arrives: a
+    /// whole suspicion timeout later (one that follows its suspicion at
+    /// once is taken as stale, state.rs `dead_node`).
+    fn verdict_time(p: &Proto, t: Instant) -> Instant {
+        t + suspicion_timeout(p.config().suspicion_mult, p.num_members(), p.config().probe_interval)
     }
 
     /// Whether `payload` (a sent packet: one message or a compound) carries a dead message.
@@ -119,12 +126,13 @@ mod tests {
         let t1 = t0 + Duration::from_secs(30);
         p.handle_packet(addr(2), &suspect_packet("n1", "n2"), t1);
         assert!(sent(&mut p).is_empty(), "a suspicion waits for the gossip tick");
-        p.handle_packet(addr(2), &dead_packet("n1", "n2"), t1);
+        let t2 = verdict_time(&p, t1);
+        p.handle_packet(addr(2), &dead_packet("n1", "n2"), t2);
         let out = sent(&mut p);
         assert_eq!(out.len(), 3, "one packet to each of gossip_nodes members");
         assert!(out.iter().all(|b| carries_dead(b)));
         assert_eq!(p.stats().prompt_gossip_packets, 3);
-        p.handle_packet(addr(3), &dead_packet("n1", "n2"), t1);
+        p.handle_packet(addr(3), &dead_packet("n1", "n2"), t2);
         assert!(sent(&mut p).is_empty(), "news already known goes out with the ticks only");
     }
 
@@ -152,11 +160,12 @@ mod tests {
         // so the accuser's verdicts count (state.rs, `dead_node`).
         let t1 = t0 + Duration::from_secs(30);
         p.handle_packet(addr(2), &suspect_packet("n1", "n2"), t1);
-        p.handle_packet(addr(2), &dead_packet("n1", "n2"), t1);
+        let t2 = verdict_time(&p, t1);
+        p.handle_packet(addr(2), &dead_packet("n1", "n2"), t2);
         assert_eq!(p.member("n1").unwrap().state, MemberState::Dead);
         assert!(sent(&mut p).is_empty());
         let tick = p.poll_timeout().unwrap();
-        p.handle_timeout(tick.max(t1));
+        p.handle_timeout(tick.max(t2));
         assert!(sent(&mut p).iter().any(|b| carries_dead(b)), "the tick sends it");
         assert_eq!(p.stats().prompt_gossip_packets, 0);
     }

@@ -176,18 +176,27 @@ impl Proto {
         // Another node's verdict that is likely stale is taken as a
         // suspicion (or a confirmation of ours), which a live member
         // refutes, instead of a verdict that fails it here for nothing:
-        // either this node sees the member alive at that very incarnation,
-        // never having heard it suspected, or the accuser itself is only
-        // just back from failed (or unknown here). Both are typically the
-        // other side of a healed partition passing on what it concluded
-        // while cut off. (With the other Lifeguard refinements; plain SWIM
-        // takes the verdict.)
+        // - this node sees the member alive at that very incarnation,
+        //   never having heard it suspected;
+        // - or heard it suspected only just now (under half a suspicion
+        //   timeout ago), when a genuine verdict comes a whole timeout
+        //   after the suspicion it ends: typically a suspicion its accuser
+        //   raised while cut off by a partition and kept after the heal,
+        //   which reached the others (and the member) only just before
+        //   the verdict, too late to refute;
+        // - or the accuser itself is only just back from failed (or
+        //   unknown here): the other side of a healed partition passing on
+        //   what it concluded while cut off.
+        // (With the other Lifeguard refinements; plain SWIM takes the
+        // verdict.)
+        let settle = suspicion_timeout(self.cfg.suspicion_mult, self.members.len(), self.cfg.probe_interval);
         let seen_alive = node.member.state == MemberState::Alive && d.incarnation == node.member.incarnation;
+        let suspected_lately =
+            node.member.state == MemberState::Suspect && now.saturating_duration_since(node.state_change) < settle / 2;
         let accuser_settled = self.members.get(&d.from).is_some_and(|a| {
-            let settle = suspicion_timeout(self.cfg.suspicion_mult, self.members.len(), self.cfg.probe_interval);
             a.member.state == MemberState::Alive && now.saturating_duration_since(a.state_change) >= settle
         });
-        let stale = seen_alive || (!accuser_settled && !node.member.state.is_gone());
+        let stale = seen_alive || suspected_lately || (!accuser_settled && !node.member.state.is_gone());
         if stale && d.from != d.node && d.from != self.name && self.cfg.experiment.lifeguard {
             let s = Suspect { incarnation: d.incarnation, node: d.node, from: d.from };
             self.suspect_node(s, now);

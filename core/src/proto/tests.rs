@@ -155,8 +155,10 @@ fn a_verdict_from_a_member_just_back_from_failed_is_only_a_suspicion() {
     let t0 = Instant::now();
     let mut p = lan_node_in_cluster_of(6, t0);
     let t1 = t0 + Duration::from_secs(30);
-    // n2 is failed, then comes back with a higher incarnation.
-    p.handle_packet(addr(3), &suspect_packet("n2", "n3"), t1);
+    // n2 is failed (a suspicion timeout after it was suspected), then
+    // comes back with a higher incarnation.
+    let settle = suspicion_timeout(p.cfg.suspicion_mult, 6, p.cfg.probe_interval);
+    p.handle_packet(addr(3), &suspect_packet("n2", "n3"), t1 - settle);
     p.handle_packet(addr(3), &dead_packet("n2", "n3"), t1);
     assert_eq!(p.member("n2").unwrap().state, MemberState::Dead);
     let back = Alive { incarnation: 2, node: "n2".into(), addr: addr(2), meta: vec![], vsn: [1, 5, 2, 0, 0, 0] };
@@ -174,7 +176,30 @@ fn a_verdict_from_a_member_just_back_from_failed_is_only_a_suspicion() {
     assert_eq!(p.member("n1").unwrap().state, MemberState::Suspect);
 
     // Once n2 has been back for a suspicion timeout, its verdicts count.
-    let t2 = t1 + suspicion_timeout(p.cfg.suspicion_mult, 6, p.cfg.probe_interval);
+    let t2 = t1 + settle;
     p.handle_packet(addr(2), &dead_packet("n1", "n2"), t2);
     assert_eq!(p.member("n1").unwrap().state, MemberState::Dead);
+}
+
+#[test]
+fn a_verdict_hard_on_the_heels_of_its_suspicion_is_only_a_confirmation() {
+    // The soak's false failures after a partition: an accuser that was cut
+    // off kept its suspicion, and the rest heard of it only a moment before
+    // its verdict, leaving the member no time to refute.
+    let t0 = Instant::now();
+    let mut p = lan_node_in_cluster_of(6, t0);
+    let t1 = t0 + Duration::from_secs(30);
+    let settle = suspicion_timeout(p.cfg.suspicion_mult, 6, p.cfg.probe_interval);
+    p.handle_packet(addr(3), &suspect_packet("n1", "n3"), t1);
+    p.handle_packet(addr(3), &dead_packet("n1", "n3"), t1 + Duration::from_millis(200));
+    assert_eq!(p.member("n1").unwrap().state, MemberState::Suspect);
+    let back = Alive { incarnation: 2, node: "n1".into(), addr: addr(1), meta: vec![], vsn: [1, 5, 2, 0, 0, 0] };
+    p.handle_packet(addr(1), &sealed(Message::Alive(back)), t1 + Duration::from_millis(300));
+    assert_eq!(p.member("n1").unwrap().state, MemberState::Alive, "the member had time to refute");
+
+    // A verdict that ends a suspicion heard here a whole timeout earlier,
+    // as a genuine one does, is taken at once.
+    p.handle_packet(addr(4), &suspect_packet("n2", "n4"), t1);
+    p.handle_packet(addr(4), &dead_packet("n2", "n4"), t1 + settle);
+    assert_eq!(p.member("n2").unwrap().state, MemberState::Dead);
 }
