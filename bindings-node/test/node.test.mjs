@@ -195,7 +195,7 @@ test('Symbol.asyncDispose leaves, then closes the node', async () => {
   await node[dispose]()
   assert.ok(node.closed)
   assert.throws(() => node.members(), rumour.ClosedError)
-  // It left rather than crashed, and its last write went out with the leave.
+  // It left rather than crashed, and its last write reached a.
   assert.ok(await waitUntil(() => seen.some((e) => e.type === 'memberLeft')), seen.map((e) => e.type).join())
   assert.ok(!seen.some((e) => e.type === 'memberFailed'))
   assert.equal(a.state.get('k')?.writer, 'dispose1')

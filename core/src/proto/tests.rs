@@ -146,6 +146,13 @@ pub(super) fn dead_packet(node: &str, from: &str) -> Vec<u8> {
     sealed(Message::Dead(crate::wire::Dead { incarnation: 1, node: node.into(), from: from.into() }))
 }
 
+/// Member `i` (as [`member`] builds it) announcing itself alive at
+/// `incarnation`: a refutation, or a return from failed.
+fn alive_packet(i: usize, incarnation: u32) -> Vec<u8> {
+    let m = member(i);
+    sealed(Message::Alive(Alive { incarnation, node: m.name.to_string(), addr: m.addr, meta: m.meta, vsn: m.protocol }))
+}
+
 /// After a partition heals, a member just back from failed passes on the
 /// verdicts it reached while cut off. Those are taken as suspicions (the
 /// accused refutes them), while the same verdict from a member that has
@@ -161,8 +168,7 @@ fn a_verdict_from_a_member_just_back_from_failed_is_only_a_suspicion() {
     p.handle_packet(addr(3), &suspect_packet("n2", "n3"), t1 - settle);
     p.handle_packet(addr(3), &dead_packet("n2", "n3"), t1);
     assert_eq!(p.member("n2").unwrap().state, MemberState::Dead);
-    let back = Alive { incarnation: 2, node: "n2".into(), addr: addr(2), meta: vec![], vsn: [1, 5, 2, 0, 0, 0] };
-    p.handle_packet(addr(2), &sealed(Message::Alive(back)), t1);
+    p.handle_packet(addr(2), &alive_packet(2, 2), t1);
     assert_eq!(p.member("n2").unwrap().state, MemberState::Alive);
 
     // n1 is suspected; n2's stale verdict on it only confirms the suspicion.
@@ -193,8 +199,7 @@ fn a_verdict_hard_on_the_heels_of_its_suspicion_is_only_a_confirmation() {
     p.handle_packet(addr(3), &suspect_packet("n1", "n3"), t1);
     p.handle_packet(addr(3), &dead_packet("n1", "n3"), t1 + Duration::from_millis(200));
     assert_eq!(p.member("n1").unwrap().state, MemberState::Suspect);
-    let back = Alive { incarnation: 2, node: "n1".into(), addr: addr(1), meta: vec![], vsn: [1, 5, 2, 0, 0, 0] };
-    p.handle_packet(addr(1), &sealed(Message::Alive(back)), t1 + Duration::from_millis(300));
+    p.handle_packet(addr(1), &alive_packet(1, 2), t1 + Duration::from_millis(300));
     assert_eq!(p.member("n1").unwrap().state, MemberState::Alive, "the member had time to refute");
 
     // A verdict that ends a suspicion heard here a whole timeout earlier,
