@@ -68,8 +68,42 @@ pub struct Config {
     /// Address to tell peers, "host:port", when it differs from the bound one
     /// (NAT, containers). Default none.
     pub advertise: Option<String>,
-    /// Peers to join at start, "host:port" (host names allowed).
+    /// Peers to join, "host:port" (host names allowed, every A/AAAA
+    /// record tried; port 7946 when omitted). Not used once: the node
+    /// keeps trying them until one answers (`retry_join_*`), resolves the
+    /// names again at each attempt, and later push-pulls with any that is
+    /// not among its live members (`gossip_to_seeds`). Duplicates and this
+    /// node's own address are skipped.
     pub seeds: Vec<String>,
+    /// The wait after the first failed attempt to join the seeds; it
+    /// doubles after each further failure up to `retry_join_max_interval`,
+    /// each wait jittered into its upper half. Meanwhile a UDP ping goes to
+    /// each seed address at this interval, and an ack brings the next
+    /// attempt forward, so a cluster forms within about this long of its
+    /// seed starting. Default 1 s; must not be zero.
+    pub retry_join_interval: Duration,
+    /// The longest wait between join attempts. Longer spares a seed that
+    /// is down a storm of reconnects; shorter joins sooner when it only
+    /// answers TCP. Default 30 s; at least `retry_join_interval`.
+    pub retry_join_max_interval: Duration,
+    /// Join attempts before giving up (then `Node::joined` reports the
+    /// failures; gossip to seeds still goes on). 0, the default, tries
+    /// forever.
+    pub retry_join_max_attempts: u32,
+    /// Once joined (or after giving up), push-pull every unscaled
+    /// `push_pull_interval` with one seed address that is not among the
+    /// live members, or with any seed or remembered peer while alone, as
+    /// Cassandra gossips to seeds: two clusters that formed apart become
+    /// one. Costs one TCP exchange per interval per node while a seed is
+    /// missing. Default true.
+    pub gossip_to_seeds: bool,
+    /// A file where the node keeps the members it knows and its own
+    /// incarnation (written atomically, at most every few seconds and at
+    /// leave), and reads them back at start: a restarted node rejoins its
+    /// peers with no seed up, and starts above its old incarnation. A
+    /// missing, damaged or foreign file is logged and ignored. Used by the
+    /// runtime. Default none.
+    pub peers_file: Option<std::path::PathBuf>,
     /// Encryption keys (16, 24 or 32 bytes); the first encrypts. Empty: no
     /// encryption.
     pub keys: Vec<Vec<u8>>,
@@ -173,6 +207,11 @@ impl Config {
             bind: "0.0.0.0:7946".into(),
             advertise: None,
             seeds: Vec::new(),
+            retry_join_interval: Duration::from_secs(1),
+            retry_join_max_interval: Duration::from_secs(30),
+            retry_join_max_attempts: 0,
+            gossip_to_seeds: true,
+            peers_file: None,
             keys: Vec::new(),
             label: String::new(),
             meta: Vec::new(),
@@ -260,6 +299,15 @@ impl Config {
             if d.is_zero() {
                 return Err(err(field, "must not be zero"));
             }
+        }
+        if self.retry_join_interval.is_zero() {
+            return Err(err("retry_join_interval", "must not be zero"));
+        }
+        if self.retry_join_max_interval < self.retry_join_interval {
+            return Err(err("retry_join_max_interval", "must be at least retry_join_interval"));
+        }
+        if self.peers_file.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+            return Err(err("peers_file", "must not be empty (use none to turn it off)"));
         }
         if self.probe_timeout > self.probe_interval {
             return Err(err("probe_timeout", "must not exceed probe_interval"));
@@ -385,6 +433,9 @@ mod tests {
             ("suspicion_mult", Box::new(|c| c.suspicion_mult = 0)),
             ("udp_buffer_size", Box::new(|c| c.udp_buffer_size = 10)),
             ("label", Box::new(|c| c.label = "x".repeat(300))),
+            ("retry_join_interval", Box::new(|c| c.retry_join_interval = Duration::ZERO)),
+            ("retry_join_max_interval", Box::new(|c| c.retry_join_max_interval = ms(10))),
+            ("peers_file", Box::new(|c| c.peers_file = Some("".into()))),
         ];
         for (field, break_it) in cases {
             let mut c = Config::lan();

@@ -22,6 +22,7 @@ use super::kv::{sync::speaks_state, Replica, STATE_DELEGATE_VERSION};
 use super::members::{Member, Members, NodeState};
 use super::probe::{ActiveProbe, Relay};
 use super::rng::Rng;
+use super::seeds::{ResolveRequest, SeedSettings, Seeds};
 use super::suspicion::Suspicion;
 use super::user::Seen;
 use crate::wire::packet::{self, Layers};
@@ -113,6 +114,13 @@ pub enum Event {
     /// The runtime's event queue was full and this many events were dropped
     /// before this one (the protocol itself never drops or emits this).
     EventsLost(u64),
+    /// This node joined a cluster: `via` answered a join (a configured
+    /// seed, a remembered peer or an explicit `join`) or joined this node.
+    /// Once per start; the moment `Node::joined` waits for.
+    Joined {
+        /// The peer's address.
+        via: SocketAddr,
+    },
 }
 
 /// Protocol decisions, recorded for the simulator when tracing is on.
@@ -129,6 +137,25 @@ pub enum Trace {
         target: String,
         /// Whether any ack (direct, indirect or TCP) came back in time.
         acked: bool,
+    },
+    /// An attempt to join the seeds failed (every address of it).
+    JoinAttemptFailed {
+        /// Which attempt (1 is the first).
+        attempt: u32,
+        /// Why each address or name failed.
+        failures: Vec<super::seeds::SeedFailure>,
+        /// The wait before the next attempt; none when the node gave up.
+        retry_in: Option<Duration>,
+    },
+    /// A push-pull went to a seed missing from the live members.
+    SeedPushPull {
+        /// The seed's address.
+        to: SocketAddr,
+    },
+    /// A node alone joined back an unknown peer that reached it.
+    Hailed {
+        /// The peer's address.
+        from: SocketAddr,
     },
 }
 
@@ -187,6 +214,14 @@ pub struct ProtoStats {
     /// Entries dropped because a peer showed them older than a tombstone
     /// it had already collected.
     pub state_dropped_stale: u64,
+    /// Attempts to join the configured seeds (and remembered peers).
+    pub join_attempts: u64,
+    /// Push-pulls with a seed that was not among the live members
+    /// (`Config::gossip_to_seeds`).
+    pub seed_push_pulls: u64,
+    /// Joins back to an unknown peer that reached this node while it was
+    /// alone (a cluster that still counts it as a member).
+    pub hails_answered: u64,
 }
 
 /// Why a command was refused. Nothing changed.
@@ -345,6 +380,10 @@ pub struct Proto {
     pub(super) probe_index: usize,
     pub(super) relays: HashMap<u32, Relay>,
     pub(super) timers: Timers,
+    /// The configured seeds and remembered peers (seeds.rs).
+    pub(super) seeds: Seeds,
+    /// Seed names waiting for the runtime to resolve them.
+    pub(super) resolves: VecDeque<ResolveRequest>,
     pub(super) pending_streams: HashMap<StreamId, PendingStream>,
     pub(super) next_stream: u64,
     pub(super) left: bool,
@@ -372,12 +411,22 @@ impl Proto {
             verify_outgoing: config.gossip_verify_outgoing,
         };
         let lifeguard = config.experiment.lifeguard;
+        let mut rng = Rng::new(seed);
+        let settings = SeedSettings {
+            retry_interval: config.retry_join_interval,
+            retry_max_interval: config.retry_join_max_interval,
+            max_attempts: config.retry_join_max_attempts,
+            gossip_interval: (config.gossip_to_seeds && !config.push_pull_interval.is_zero())
+                .then_some(config.push_pull_interval),
+            probe_interval: config.probe_interval,
+        };
+        let seeds = Seeds::new(&config.seeds, settings, now, &mut rng);
         let mut p = Proto {
             name: config.name.clone(),
             addr,
             incarnation: 0,
             seq_no: 0,
-            rng: Rng::new(seed),
+            rng,
             members: Members::new(Rng::new(!seed).next_u64()),
             awareness: Awareness::new(config.awareness_max_multiplier, lifeguard),
             suspicions: HashMap::new(),
@@ -398,6 +447,8 @@ impl Proto {
             probe_index: 0,
             relays: HashMap::new(),
             timers: Timers::default(),
+            seeds,
+            resolves: VecDeque::new(),
             pending_streams: HashMap::new(),
             next_stream: 0,
             left: false,
@@ -583,6 +634,7 @@ impl Proto {
             return;
         }
         self.left = true;
+        self.seeds.stop();
         let d = crate::wire::Dead { incarnation: self.incarnation, node: self.name.clone(), from: self.name.clone() };
         self.dead_node(d, now);
         let anyone = self.members.iter().any(|n| *n.member.name != *self.name && !n.member.state.is_gone());
@@ -684,6 +736,9 @@ impl Proto {
         };
         let (msgs, errors) = packet::split(&body);
         self.stats.decode_errors += errors.len() as u64;
+        if !msgs.is_empty() {
+            self.maybe_hailed(from, now);
+        }
         for m in msgs {
             self.handle_message(from, m, now);
         }
@@ -694,6 +749,7 @@ impl Proto {
         match msg {
             Message::Ping(p) => self.handle_ping(from, p),
             Message::IndirectPing(ind) => self.handle_indirect_ping(from, ind, now),
+            Message::Ack(a) if self.seeds.is_seed_ping(a.seq_no) => self.seeds.seed_answered(now),
             Message::Ack(a) => self.handle_ack(a, now),
             Message::Nack(n) => self.handle_nack(n),
             Message::Suspect(s) => self.suspect_node(s, now),
@@ -739,6 +795,7 @@ impl Proto {
         self.relay_timers(now);
         self.suspicion_timers(now);
         self.state_timers(now);
+        self.seed_timers(now);
         self.gossip_if_due(now);
     }
 
@@ -765,6 +822,7 @@ impl Proto {
             consider(Some(s.deadline()));
         }
         consider(self.state_deadline());
+        consider(self.seeds.deadline());
         next
     }
 
@@ -776,6 +834,13 @@ impl Proto {
     /// The next stream exchange to open.
     pub fn poll_stream(&mut self) -> Option<StreamRequest> {
         self.streams.pop_front()
+    }
+
+    /// The next seed names to resolve: resolve every A and AAAA record of
+    /// each and hand them back with [`Proto::handle_resolved`] (a name that
+    /// does not resolve is an error of that attempt, not of the node).
+    pub fn poll_resolve(&mut self) -> Option<ResolveRequest> {
+        self.resolves.pop_front()
     }
 
     /// The next event for the user.

@@ -16,9 +16,11 @@ mod keys;
 mod kv;
 mod machine;
 mod members;
+mod peer_file;
 mod probe;
 mod push_pull;
 mod rng;
+mod seeds;
 mod state;
 mod suspicion;
 mod user;
@@ -37,6 +39,10 @@ pub use machine::{
     StreamRequest, Trace, Transmit, PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN,
 };
 pub use members::{Member, MemberState};
+pub use peer_file::{PeerFileError, PeerSnapshot, MAX_PEERS, MAX_PEER_FILE_BYTES};
 pub use push_pull::push_pull_scale;
 pub use rng::Rng;
+pub use seeds::{
+    retry_join_delay, with_default_port, JoinStatus, ResolveId, ResolveRequest, Resolved, SeedFailure, DEFAULT_PORT,
+};
 pub use suspicion::{suspicion_timeout, suspicion_timeout_after};

@@ -4,6 +4,7 @@
 //! Periodically, and on join, two members swap their whole member tables
 //! over a stream and merge them, which repairs whatever gossip missed.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -11,8 +12,10 @@ use super::machine::{
     CommandError, Event, MessageKind, PendingStream, Proto, ReplyOutcome, StreamFailure, StreamId, StreamOutcome,
 };
 use super::members::MemberState;
+use super::peer_file::{PeerFileError, PeerSnapshot, MAX_PEERS};
+use super::seeds::{JoinStatus, ResolveId, Resolved, SeedStep, View};
 use crate::wire::stream::{self, StreamMessage};
-use crate::wire::{Ack, DecodeError, PushNodeView, MAX_PUSH_STATE_BYTES};
+use crate::wire::{Ack, DecodeError, Ping, PushNodeState, PushNodeView, MAX_PUSH_STATE_BYTES};
 
 /// Clusters up to this size push-pull at the configured interval
 /// (`pushPullScaleThreshold`).
@@ -73,7 +76,6 @@ impl Proto {
 
     /// A peer opened a stream to us and sent `buf` so far.
     pub fn handle_stream(&mut self, from: SocketAddr, buf: &[u8], now: Instant) -> StreamOutcome {
-        let _ = from;
         let msg = match stream::open(&self.layers, buf) {
             Ok((msg, _)) => msg,
             Err(DecodeError::Truncated) if buf.len() <= MAX_PUSH_STATE_BYTES + 64 => return StreamOutcome::NeedMore,
@@ -96,7 +98,17 @@ impl Proto {
                 }
                 let reply = Some(self.seal_stream(reply));
                 match self.verify_protocol(&nodes) {
-                    Ok(()) => self.merge_state(nodes, now),
+                    Ok(()) => {
+                        // A peer joining us (or exchanging with us) ends our wait.
+                        let via = nodes
+                            .iter()
+                            .find(|n| n.name != self.name && n.addr.ip() == from.ip())
+                            .map_or(from, |n| n.addr);
+                        if self.knows_others(&nodes) {
+                            self.note_contact(via);
+                        }
+                        self.merge_state(nodes, now)
+                    }
                     Err(_) => self.stats.incompatible_peers += 1,
                 }
                 StreamOutcome::Done { reply }
@@ -122,6 +134,16 @@ impl Proto {
 
     /// The reply to a stream we opened, as read so far.
     pub fn handle_stream_reply(&mut self, id: StreamId, buf: &[u8], now: Instant) -> ReplyOutcome {
+        let outcome = self.handle_stream_reply_inner(id, buf, now);
+        if let ReplyOutcome::Done(result) = &outcome {
+            let result = result.clone().map_err(|e| e.to_string());
+            self.seeds.stream_done(id, result, now, &mut self.rng);
+            self.report_seeds();
+        }
+        outcome
+    }
+
+    fn handle_stream_reply_inner(&mut self, id: StreamId, buf: &[u8], now: Instant) -> ReplyOutcome {
         let Some(&purpose) = self.pending_streams.get(&id) else {
             return ReplyOutcome::Done(Err(StreamFailure::UnknownStream));
         };
@@ -138,7 +160,12 @@ impl Proto {
         let result = match (purpose, msg) {
             (PendingStream::PushPull { join, to }, StreamMessage::PushPull { nodes, user_state, .. }) => {
                 match self.verify_protocol(&nodes) {
+                    Ok(()) if !self.knows_others(&nodes) => {
+                        // Only ourselves answered: a seed that is this node.
+                        Err(StreamFailure::Remote("the peer is this node itself".into()))
+                    }
                     Ok(()) => {
+                        self.note_contact(to);
                         self.merge_state(nodes, now);
                         if join {
                             self.schedule_resync(to, now);
@@ -238,8 +265,166 @@ impl Proto {
     }
 
     /// A stream we opened failed (connection refused, reset, timed out).
-    pub fn handle_stream_failed(&mut self, id: StreamId, _now: Instant) {
+    pub fn handle_stream_failed(&mut self, id: StreamId, now: Instant) {
         self.pending_streams.remove(&id);
+        let reason = "no answer (connection refused, reset or timed out)".to_string();
+        self.seeds.stream_done(id, Err(reason), now, &mut self.rng);
+        self.report_seeds();
+    }
+
+    /// Traces a failed join attempt, if one just ended.
+    fn report_seeds(&mut self) {
+        if let Some((attempt, failures, retry_in)) = self.seeds.take_report() {
+            self.trace(super::machine::Trace::JoinAttemptFailed { attempt, failures, retry_in });
+        }
+    }
+
+    // ---- seeds (the mechanism is in seeds.rs; this routes) ----
+
+    /// Whether a peer's table names any member but us.
+    fn knows_others(&self, nodes: &[PushNodeState]) -> bool {
+        nodes.iter().any(|n| n.name != self.name)
+    }
+
+    /// A push-pull with a peer of some cluster succeeded.
+    fn note_contact(&mut self, via: SocketAddr) {
+        if self.seeds.contact(via) {
+            self.emit(Event::Joined { via });
+        }
+    }
+
+    /// Addresses of the members seen alive, ours included.
+    fn alive_addrs(&self) -> HashSet<SocketAddr> {
+        self.members.iter().filter(|n| n.member.state == MemberState::Alive).map(|n| n.member.addr).collect()
+    }
+
+    /// The seeds' timers.
+    pub(super) fn seed_timers(&mut self, now: Instant) {
+        if self.seeds.deadline().is_none_or(|t| t > now) {
+            return;
+        }
+        let alive = self.alive_addrs();
+        let before = self.seeds.status();
+        let steps = self.seeds.on_timeout(now, &View { local: self.addr, alive: &alive }, &mut self.rng);
+        if let (JoinStatus::Joining { attempts: a }, JoinStatus::Joining { attempts: b }) =
+            (before, self.seeds.status())
+        {
+            self.stats.join_attempts += u64::from(b.saturating_sub(a));
+        }
+        for step in steps {
+            self.seed_step(step, now);
+        }
+        self.report_seeds();
+    }
+
+    fn seed_step(&mut self, step: SeedStep, now: Instant) {
+        match step {
+            SeedStep::Resolve(request) => self.resolves.push_back(request),
+            SeedStep::Join(targets) => {
+                for (seed, addr) in targets {
+                    let id = self.start_push_pull(addr, true, now);
+                    self.seeds.launched(id, seed);
+                }
+            }
+            SeedStep::PushPull(addr) => {
+                self.stats.seed_push_pulls += 1;
+                self.trace(super::machine::Trace::SeedPushPull { to: addr });
+                self.start_push_pull(addr, false, now);
+            }
+            SeedStep::Ping(addrs) => {
+                for to in addrs {
+                    let seq_no = self.next_seq();
+                    self.seeds.pinged(seq_no);
+                    // No target name: we do not know who is there yet.
+                    let ping = Ping { seq_no, node: String::new(), source: None, source_node: self.name.clone() };
+                    self.raw_send(to, None, ping.encode());
+                }
+            }
+        }
+    }
+
+    /// The runtime resolved the names of a [`Proto::poll_resolve`] request.
+    pub fn handle_resolved(&mut self, id: ResolveId, results: Vec<Resolved>, now: Instant) {
+        let alive = self.alive_addrs();
+        let view = View { local: self.addr, alive: &alive };
+        if let Some(step) = self.seeds.handle_resolved(id, results, now, &view, &mut self.rng) {
+            self.seed_step(step, now);
+        }
+        self.report_seeds();
+    }
+
+    /// Where joining the configured seeds stands.
+    pub fn join_status(&self) -> JoinStatus {
+        self.seeds.status()
+    }
+
+    /// A packet from `from` decoded: if we are alone and `from` is no
+    /// member we know, the cluster it belongs to still counts us in (we
+    /// restarted empty, say): join it back.
+    pub(super) fn maybe_hailed(&mut self, from: SocketAddr, now: Instant) {
+        // A table this small is cheap to scan; a node in a larger one has
+        // been in a cluster and finds it again through reconnects.
+        const SMALL: usize = 16;
+        if self.left || self.members.len() > SMALL {
+            return;
+        }
+        let alone = self.members.iter().all(|n| *n.member.name == *self.name || n.member.state.is_gone());
+        if !alone || self.members.iter().any(|n| n.member.addr == from) {
+            return;
+        }
+        if let Some(to) = self.seeds.hailed(from, now) {
+            self.stats.hails_answered += 1;
+            self.trace(super::machine::Trace::Hailed { from: to });
+            self.start_push_pull(to, true, now);
+        }
+    }
+
+    /// What the peer file keeps: this node's name and incarnation, the
+    /// members alive or suspect, then those still in the table that failed
+    /// or left (a whole cluster that left for a restart finds itself
+    /// again), then those failed and forgotten (most recent first), at
+    /// most [`MAX_PEERS`].
+    pub fn peer_snapshot(&self) -> PeerSnapshot {
+        let others = || self.members.iter().filter(|n| *n.member.name != *self.name);
+        let mut peers: Vec<(String, SocketAddr)> = others()
+            .filter(|n| !n.member.state.is_gone())
+            .chain(others().filter(|n| n.member.state.is_gone()))
+            .map(|n| (n.member.name.to_string(), n.member.addr))
+            .take(MAX_PEERS)
+            .collect();
+        for (m, _) in self.failed.iter().rev() {
+            if peers.len() >= MAX_PEERS {
+                break;
+            }
+            if !peers.iter().any(|(n, _)| *n == *m.name) {
+                peers.push((m.name.to_string(), m.addr));
+            }
+        }
+        PeerSnapshot { name: self.name.clone(), incarnation: self.incarnation, peers }
+    }
+
+    /// Takes a peer file read at start: its peers are tried with the seeds,
+    /// and this node continues above the incarnation it had. Returns how
+    /// many peers it added; a file of another node is refused unchanged.
+    pub fn restore_peers(&mut self, snapshot: PeerSnapshot, now: Instant) -> Result<usize, PeerFileError> {
+        if snapshot.name != self.name {
+            return Err(PeerFileError::Foreign { found: snapshot.name, expected: self.name.clone() });
+        }
+        if snapshot.incarnation >= self.incarnation {
+            self.incarnation = snapshot.incarnation;
+            let alive = crate::wire::Alive {
+                incarnation: self.next_incarnation(),
+                node: self.name.clone(),
+                addr: self.addr,
+                meta: self.cfg.meta.clone(),
+                vsn: self.vsn(),
+            };
+            self.alive_node(alive, true, now);
+        }
+        let addrs: Vec<SocketAddr> = snapshot.peers.iter().map(|(_, a)| *a).filter(|a| *a != self.addr).collect();
+        let added = addrs.len();
+        self.seeds.remember(addrs, now, &mut self.rng);
+        Ok(added)
     }
 
     /// A user message arrived (packet or stream): unwrap our envelope,

@@ -14,9 +14,12 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use super::dispatch::EventSink;
-use super::error::{JoinError, NodeError, SeedFailure};
+use super::error::{JoinError, NodeError};
+use super::peers_file::PeersFile;
 use super::streams;
-use crate::proto::{Event, Proto, ReplyOutcome, StreamId, StreamOutcome, Trace};
+use crate::proto::{
+    Event, JoinStatus, Proto, ReplyOutcome, ResolveId, Resolved, SeedFailure, StreamId, StreamOutcome, Trace,
+};
 
 /// A command from the API: runs on the protocol task with the machine.
 pub(crate) type Command = Box<dyn FnOnce(&mut Driver) + Send>;
@@ -40,6 +43,7 @@ pub(crate) struct RuntimeCounters {
     pub(crate) streams_rejected: AtomicU64,
     pub(crate) streams_failed: AtomicU64,
     pub(crate) udp_send_errors: AtomicU64,
+    pub(crate) peers_file_errors: AtomicU64,
 }
 
 impl RuntimeCounters {
@@ -58,6 +62,8 @@ pub(crate) enum Input {
     Failed { id: StreamId, reason: String },
     /// A join's seeds, resolved (or not).
     Resolved { group: usize, addrs: Vec<(String, SocketAddr)>, failures: Vec<SeedFailure> },
+    /// The configured seeds' names, resolved for the protocol.
+    SeedsResolved { id: ResolveId, results: Vec<Resolved> },
 }
 
 /// The protocol's verdict on a peer's stream so far.
@@ -73,6 +79,14 @@ struct PendingLeave {
     deadline: Instant,
     timeout: Duration,
     reply: oneshot::Sender<Result<(), NodeError>>,
+}
+
+/// A caller of `Node::joined`, answered when the node joins, gives up, or
+/// at `deadline`.
+struct JoinedWaiter {
+    deadline: Instant,
+    timeout: Duration,
+    reply: oneshot::Sender<Result<SocketAddr, JoinError>>,
 }
 
 struct JoinGroup {
@@ -94,6 +108,8 @@ pub(crate) struct Driver {
     queued: Arc<Semaphore>,
     joins: HashMap<StreamId, (usize, String)>,
     join_groups: Vec<Option<JoinGroup>>,
+    joined_waiters: Vec<JoinedWaiter>,
+    peers_file: Option<PeersFile>,
     leave: Option<PendingLeave>,
     stop: bool,
 }
@@ -105,6 +121,7 @@ impl Driver {
         inputs_tx: mpsc::Sender<Input>,
         counters: Arc<RuntimeCounters>,
         events: EventSink,
+        peers_file: Option<PeersFile>,
     ) -> Self {
         let mut proto = proto;
         // Probe outcomes feed the "probe failed" log line; the records are
@@ -121,6 +138,8 @@ impl Driver {
             queued: Arc::new(Semaphore::new(MAX_QUEUED_STREAMS)),
             joins: HashMap::new(),
             join_groups: Vec::new(),
+            joined_waiters: Vec::new(),
+            peers_file,
             leave: None,
             stop: false,
         }
@@ -139,6 +158,8 @@ impl Driver {
         while !self.stop {
             self.flush().await;
             self.check_leave();
+            self.answer_joined_waiters();
+            self.save_peers(false);
             let wake = self.next_wake();
             tokio::select! {
                 r = udp.recv_from(&mut buf) => {
@@ -172,14 +193,56 @@ impl Driver {
             }
         }
         self.flush().await;
+        self.save_peers(true);
         self.events.close();
     }
 
     fn next_wake(&self) -> Option<Instant> {
         let leave = self.leave.as_ref().map(|l| l.deadline);
-        match (self.proto.poll_timeout(), leave) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        let waiter = self.joined_waiters.iter().map(|w| w.deadline).min();
+        let peers = self.peers_file.as_ref().map(PeersFile::next_save);
+        [self.proto.poll_timeout(), leave, waiter, peers].into_iter().flatten().min()
+    }
+
+    /// Answers `Node::joined` callers whose answer is known.
+    fn answer_joined_waiters(&mut self) {
+        if self.joined_waiters.is_empty() {
+            return;
+        }
+        let status = self.proto.join_status();
+        let now = Instant::now();
+        for w in std::mem::take(&mut self.joined_waiters) {
+            let answer = match &status {
+                JoinStatus::Joined { via } => Some(Ok(*via)),
+                JoinStatus::GaveUp { attempts, failures } => {
+                    Some(Err(JoinError::GaveUp { attempts: *attempts, failures: failures.clone() }))
+                }
+                _ if now >= w.deadline => Some(Err(JoinError::Timeout(w.timeout))),
+                _ => None,
+            };
+            match answer {
+                Some(a) => {
+                    let _ = w.reply.send(a);
+                }
+                None => self.joined_waiters.push(w),
+            }
+        }
+    }
+
+    /// Waits (through `reply`) until the node joins, gives up, or `timeout`.
+    pub(crate) fn wait_joined(&mut self, timeout: Duration, reply: oneshot::Sender<Result<SocketAddr, JoinError>>) {
+        let deadline =
+            Instant::now().checked_add(timeout).unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365));
+        self.joined_waiters.push(JoinedWaiter { deadline, timeout, reply });
+        self.answer_joined_waiters();
+    }
+
+    /// Writes the peer file when due (or now, with `finally`).
+    fn save_peers(&mut self, finally: bool) {
+        let Some(file) = self.peers_file.as_mut() else { return };
+        let now = Instant::now();
+        if finally || now >= file.next_save() {
+            file.save(&self.proto.peer_snapshot(), now, finally, &self.counters.peers_file_errors);
         }
     }
 
@@ -201,10 +264,15 @@ impl Driver {
                 }
             }
         }
+        while let Some(req) = self.proto.poll_resolve() {
+            let tx = self.inputs_tx.clone();
+            tokio::spawn(async move {
+                let results = streams::resolve_names(&req.names).await;
+                let _ = tx.send(Input::SeedsResolved { id: req.id, results }).await;
+            });
+        }
         while let Some(trace) = self.proto.poll_trace() {
-            if let Trace::ProbeFinished { target, acked: false } = trace {
-                tracing::debug!(target: "rumour", member = %target, "probe failed: no ack, direct, indirect or tcp");
-            }
+            log_trace(trace);
         }
         while let Some(event) = self.proto.poll_event() {
             trace_event(&event);
@@ -237,6 +305,7 @@ impl Driver {
                 }
             },
             Input::Failed { id, reason } => self.stream_failed(id, reason),
+            Input::SeedsResolved { id, results } => self.proto.handle_resolved(id, results, now),
             Input::Resolved { group, addrs, failures } => {
                 let Some(Some(g)) = self.join_groups.get_mut(group) else { return };
                 g.failures.extend(failures);
@@ -317,6 +386,7 @@ impl Driver {
         let Some(leave) = &self.leave else { return };
         let done = self.proto.leave_broadcast_done();
         if done || Instant::now() >= leave.deadline {
+            self.save_peers(true);
             let leave = self.leave.take().expect("checked");
             let _ = leave.reply.send(if done { Ok(()) } else { Err(NodeError::LeaveTimeout(leave.timeout)) });
         }
@@ -335,9 +405,34 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
+/// The protocol's records worth a log line.
+fn log_trace(trace: Trace) {
+    match trace {
+        Trace::ProbeFinished { target, acked: false } => {
+            tracing::debug!(target: "rumour", member = %target, "probe failed: no ack, direct, indirect or tcp")
+        }
+        Trace::JoinAttemptFailed { attempt, failures, retry_in: Some(wait) } => {
+            let why = failures.iter().map(|f| format!("{} ({})", f.seed, f.reason)).collect::<Vec<_>>().join(", ");
+            tracing::warn!(target: "rumour", attempt, failures = %why, retry_in = ?wait, "joining the seeds failed; retrying")
+        }
+        Trace::JoinAttemptFailed { attempt, failures, retry_in: None } => {
+            let why = failures.iter().map(|f| format!("{} ({})", f.seed, f.reason)).collect::<Vec<_>>().join(", ");
+            tracing::error!(target: "rumour", attempt, failures = %why, "gave up joining the seeds (retry_join_max_attempts); gossip to seeds goes on")
+        }
+        Trace::SeedPushPull { to } => {
+            tracing::debug!(target: "rumour", seed = %to, "seed missing from the live members: push-pull with it")
+        }
+        Trace::Hailed { from } => {
+            tracing::info!(target: "rumour", peer = %from, "alone and reached by an unknown peer: joining it back")
+        }
+        _ => {}
+    }
+}
+
 /// The protocol decisions worth a log line, at levels a user can filter.
 fn trace_event(event: &Event) {
     match event {
+        Event::Joined { via } => tracing::info!(target: "rumour", via = %via, "joined the cluster"),
         Event::MemberSuspect(m) => {
             tracing::info!(target: "rumour", member = %m.name, incarnation = m.incarnation, "suspect raised")
         }

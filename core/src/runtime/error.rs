@@ -39,8 +39,10 @@ pub enum StartError {
     Runtime(std::io::Error),
 }
 
-/// [`super::Node::join`] reached none of the seeds. The node keeps running
-/// alone; joining again later is fine.
+/// [`super::Node::join`] reached none of the seeds, or
+/// [`super::Node::joined`] did not see the node join. The node keeps
+/// running (and, with configured seeds, keeps trying); joining again later
+/// is fine.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum JoinError {
@@ -50,19 +52,26 @@ pub enum JoinError {
     /// Every seed failed; each is listed with its reason.
     #[error("no seed answered: {}", list(.0))]
     NoneAnswered(Vec<SeedFailure>),
+    /// [`super::Node::joined`]: the node had not joined within this long.
+    /// It keeps trying its seeds.
+    #[error("not joined within {0:?}: no seed or peer has answered yet")]
+    Timeout(std::time::Duration),
+    /// [`super::Node::joined`]: `retry_join_max_attempts` attempts failed;
+    /// the last one's failures are listed. Gossip to seeds goes on, so the
+    /// node still joins if a seed comes up.
+    #[error("gave up joining after {attempts} attempts; last: {}", list(failures))]
+    GaveUp {
+        /// Attempts made.
+        attempts: u32,
+        /// Why each address of the last attempt failed.
+        failures: Vec<SeedFailure>,
+    },
     /// The node is shut down.
     #[error("the node is shut down")]
     Shutdown,
 }
 
-/// One seed that could not be joined.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeedFailure {
-    /// The seed as given.
-    pub seed: String,
-    /// Why: resolution, connection, timeout or the peer's refusal.
-    pub reason: String,
-}
+pub use crate::proto::SeedFailure;
 
 fn list(failures: &[SeedFailure]) -> String {
     failures.iter().map(|f| format!("{} ({})", f.seed, f.reason)).collect::<Vec<_>>().join(", ")

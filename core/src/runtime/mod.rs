@@ -12,6 +12,7 @@ mod dispatch;
 mod driver;
 mod error;
 mod node;
+mod peers_file;
 mod state;
 mod streams;
 

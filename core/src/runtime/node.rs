@@ -12,6 +12,7 @@ use super::block::block_on;
 use super::dispatch::{Callback, DispatchCounters, Dispatcher, EventStream, Subscribers};
 use super::driver::{Command, Driver, RuntimeCounters};
 use super::error::{JoinError, NodeError, StartError};
+use super::peers_file::PeersFile;
 use super::state::State;
 use crate::proto::{CommandError, Config, Event, Member, Proto, ProtoStats};
 
@@ -40,6 +41,9 @@ pub struct NodeStats {
     pub streams_failed: u64,
     /// UDP packets the OS would not send.
     pub udp_send_errors: u64,
+    /// Peer file reads or writes that failed (each logged; see
+    /// `Config::peers_file`).
+    pub peers_file_errors: u64,
 }
 
 /// A running rumour node: a member of a cluster, on a background thread
@@ -86,7 +90,10 @@ impl std::fmt::Debug for Node {
 impl Node {
     /// Binds the UDP socket and TCP listener, starts the runtime thread and
     /// the event dispatch thread, and joins `config.seeds` in the
-    /// background (use [`Node::join`] to wait for and check a join).
+    /// background, trying them until one answers (with backoff, resolving
+    /// names again each time; see `Config::retry_join_interval`). It never
+    /// fails because a seed is unreachable: start in any order. Wait for
+    /// the join with [`Node::joined`], or watch for [`Event::Joined`].
     /// Events are available through [`Node::events`].
     pub fn start(config: Config) -> Result<Node, StartError> {
         Self::start_inner(config, None)
@@ -115,17 +122,19 @@ impl Node {
             None if bound.ip().is_unspecified() => SocketAddr::new(outbound_ip(bound.ip()), bound.port()),
             None => bound,
         };
-        let seeds = config.seeds.clone();
         let name = config.name.clone();
+        let peers_path = config.peers_file.clone();
         let mut proto = Proto::new(config, addr, random_seed(), Instant::now())?;
         let unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         proto.set_wall_clock(Instant::now(), unix.as_millis() as u64);
+        let counters = Arc::new(RuntimeCounters::default());
+        let peers_file =
+            peers_path.map(|p| PeersFile::open(&p, &mut proto, Instant::now(), &counters.peers_file_errors));
 
         let subscribers = Arc::new(Subscribers::default());
         let dispatch_counters = Arc::new(DispatchCounters::default());
         let (dispatcher, sink) = Dispatcher::start(&name, callback, subscribers.clone(), dispatch_counters.clone())
             .map_err(StartError::Runtime)?;
-        let counters = Arc::new(RuntimeCounters::default());
         let (commands, commands_rx) = mpsc::unbounded_channel::<Command>();
         let driver_counters = counters.clone();
         let io_error = |what: &'static str| move |e| StartError::Bind { addr: bound, what, source: e };
@@ -149,7 +158,7 @@ impl Node {
                         return;
                     };
                     let (inputs_tx, inputs_rx) = mpsc::channel(64);
-                    let driver = Driver::new(proto, Arc::new(udp), inputs_tx, driver_counters, sink);
+                    let driver = Driver::new(proto, Arc::new(udp), inputs_tx, driver_counters, sink, peers_file);
                     driver.run(tcp, commands_rx, inputs_rx).await;
                 });
             })
@@ -165,11 +174,6 @@ impl Node {
             dispatch_counters,
             counters,
         };
-        if !seeds.is_empty() {
-            let (reply, answer) = oneshot::channel();
-            let _ = node.commands.send(Box::new(move |d: &mut Driver| d.start_join(seeds, reply)));
-            std::mem::drop(answer);
-        }
         Ok(node)
     }
 
@@ -203,6 +207,26 @@ impl Node {
         let (reply, answer) = oneshot::channel();
         self.commands
             .send(Box::new(move |d: &mut Driver| d.start_join(seeds, reply)))
+            .map_err(|_| JoinError::Shutdown)?;
+        answer.await.map_err(|_| JoinError::Shutdown)?
+    }
+
+    /// Waits until this node has joined a cluster: a configured seed (or a
+    /// remembered peer, or an explicit [`Node::join`]) answered, or a peer
+    /// joined this node. Returns the address of that peer; at once when the
+    /// node joined earlier. [`JoinError::Timeout`] when `timeout` passes
+    /// first (the node keeps trying), [`JoinError::GaveUp`] when
+    /// `retry_join_max_attempts` ran out. A node with no seeds waits to be
+    /// joined.
+    pub fn joined(&self, timeout: Duration) -> Result<SocketAddr, JoinError> {
+        block_on(self.joined_async(timeout))
+    }
+
+    /// [`Node::joined`] for async code.
+    pub async fn joined_async(&self, timeout: Duration) -> Result<SocketAddr, JoinError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Box::new(move |d: &mut Driver| d.wait_joined(timeout, reply)))
             .map_err(|_| JoinError::Shutdown)?;
         answer.await.map_err(|_| JoinError::Shutdown)?
     }
@@ -331,6 +355,7 @@ impl Node {
             streams_rejected: counters.streams_rejected.load(Ordering::Relaxed),
             streams_failed: counters.streams_failed.load(Ordering::Relaxed),
             udp_send_errors: counters.udp_send_errors.load(Ordering::Relaxed),
+            peers_file_errors: counters.peers_file_errors.load(Ordering::Relaxed),
             ..NodeStats::default()
         })?;
         stats.events_lost = self.dispatch_counters.events_lost.load(Ordering::Relaxed);

@@ -13,16 +13,12 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 use super::driver::{IncomingStep, Input, RuntimeCounters};
-use super::error::SeedFailure;
-use crate::proto::StreamRequest;
+use crate::proto::{with_default_port, Resolved, SeedFailure, StreamRequest};
 use crate::wire::MAX_PUSH_STATE_BYTES;
 
 /// Largest stream message read (memberlist's `maxPushStateBytes`, plus
 /// room for the layers' headers).
 pub(crate) const MAX_STREAM_BYTES: usize = MAX_PUSH_STATE_BYTES + 64;
-
-/// Port assumed for a seed given without one (memberlist's default).
-pub(crate) const DEFAULT_PORT: u16 = 7946;
 
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -156,52 +152,45 @@ fn describe(ended: &Ended) -> String {
     }
 }
 
-/// Resolves "host:port" seeds (a missing port means 7946) to addresses.
+/// The longest wait for one name's records; a resolver that hangs fails
+/// that name for this attempt.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Resolves "host:port" names to every address they have.
+pub(crate) async fn resolve_names(names: &[String]) -> Vec<Resolved> {
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let addrs = match tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host(name.as_str())).await {
+            Ok(Ok(found)) => {
+                let mut unique: Vec<SocketAddr> = Vec::new();
+                for a in found {
+                    if !unique.contains(&a) {
+                        unique.push(a);
+                    }
+                }
+                Ok(unique)
+            }
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!("no answer within {RESOLVE_TIMEOUT:?}")),
+        };
+        out.push(Resolved { name: name.clone(), addrs });
+    }
+    out
+}
+
+/// Resolves "host:port" seeds (a missing port means 7946) to addresses,
+/// for an explicit join.
 pub(crate) async fn resolve_seeds(seeds: &[String]) -> (Vec<(String, SocketAddr)>, Vec<SeedFailure>) {
     let (mut addrs, mut failures) = (Vec::new(), Vec::new());
-    for seed in seeds {
-        let target = with_default_port(seed);
-        match tokio::net::lookup_host(target).await {
-            Ok(found) => {
-                let mut found: Vec<SocketAddr> = found.collect();
-                found.dedup();
-                if found.is_empty() {
-                    failures.push(SeedFailure { seed: seed.clone(), reason: "resolves to no address".into() });
-                }
-                addrs.extend(found.into_iter().map(|a| (seed.clone(), a)));
+    let names: Vec<String> = seeds.iter().map(|s| with_default_port(s)).collect();
+    for (seed, resolved) in seeds.iter().zip(resolve_names(&names).await) {
+        match resolved.addrs {
+            Ok(found) if found.is_empty() => {
+                failures.push(SeedFailure { seed: seed.clone(), reason: "resolves to no address".into() })
             }
+            Ok(found) => addrs.extend(found.into_iter().map(|a| (seed.clone(), a))),
             Err(e) => failures.push(SeedFailure { seed: seed.clone(), reason: format!("cannot resolve: {e}") }),
         }
     }
     (addrs, failures)
-}
-
-/// "host" becomes "host:7946"; "host:port", "[v6]:port" and bare IPv6 are kept.
-pub(crate) fn with_default_port(seed: &str) -> String {
-    let seed = seed.trim();
-    if seed.parse::<SocketAddr>().is_ok() {
-        return seed.to_string();
-    }
-    if let Ok(ip) = seed.parse::<std::net::IpAddr>() {
-        return SocketAddr::new(ip, DEFAULT_PORT).to_string();
-    }
-    if seed.rsplit_once(':').is_some_and(|(_, port)| port.parse::<u16>().is_ok()) {
-        return seed.to_string();
-    }
-    format!("{seed}:{DEFAULT_PORT}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn seeds_without_a_port_get_memberlists_default() {
-        assert_eq!(with_default_port("10.0.0.1"), "10.0.0.1:7946");
-        assert_eq!(with_default_port("10.0.0.1:8000"), "10.0.0.1:8000");
-        assert_eq!(with_default_port("db.local"), "db.local:7946");
-        assert_eq!(with_default_port("db.local:99"), "db.local:99");
-        assert_eq!(with_default_port("::1"), "[::1]:7946");
-        assert_eq!(with_default_port("[::1]:5"), "[::1]:5");
-    }
 }

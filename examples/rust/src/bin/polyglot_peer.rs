@@ -2,7 +2,11 @@
 //! also the node the fault tests run in network namespaces:
 //! `polyglot_peer NAME SEED [BIND [PRESET]]` (PRESET: lan, wan or local,
 //! with `-swim` appended for plain SWIM without the Lifeguard refinements;
-//! default 127.0.0.1:0 and local). It also prints `suspect NAME` when it
+//! default 127.0.0.1:0 and local). SEED is `-` (none), an address joined
+//! once at start (failing when it does not answer), or
+//! `seeds=ADDR[,ADDR...]`: `Config::seeds`, tried until one answers, with
+//! `cluster-joined VIA` printed when the node joins. The environment
+//! variable `RUMOUR_PEERS_FILE` sets `Config::peers_file`. It also prints `suspect NAME` when it
 //! suspects a member, for the fault tests to count. Extra commands: `member NAME` answers
 //! `member NAME STATE INCARNATION` (`member NAME none` when unknown);
 //! `put KEY VALUE`, `del KEY`, `get KEY` (answers `get KEY VALUE`, or
@@ -35,20 +39,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "wan" => Config::wan(),
         _ => Config::local(),
     };
-    let mut config = Config { name: name.clone(), bind, retransmit_mult: 4, ..base };
+    let seeds: Vec<String> = match seed.strip_prefix("seeds=") {
+        Some(list) => list.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        None => Vec::new(),
+    };
+    let peers_file = std::env::var_os("RUMOUR_PEERS_FILE").map(std::path::PathBuf::from);
+    let mut config = Config { name: name.clone(), bind, retransmit_mult: 4, seeds, peers_file, ..base };
     config.experiment.lifeguard = lifeguard;
     let node = Node::start_with_callback(config, |e: &Event| match e {
         Event::MemberJoined(m) => say(format!("joined {}", m.name)),
         Event::MemberFailed(m) => say(format!("failed {}", m.name)),
         Event::MemberSuspect(m) => say(format!("suspect {}", m.name)),
         Event::MemberLeft(m) => say(format!("left {}", m.name)),
+        Event::Joined { via } => say(format!("cluster-joined {via}")),
         Event::MemberUpdated(m) => say(format!("updated {} {}", m.name, String::from_utf8_lossy(&m.meta))),
         Event::Message { from, payload, .. } => {
             say(format!("message {} {}", from.as_deref().unwrap_or("?"), String::from_utf8_lossy(payload)))
         }
         _ => {}
     })?;
-    if seed != "-" {
+    if seed != "-" && !seed.starts_with("seeds=") {
         node.join(&[seed])?;
     }
     say(format!("ready {}", node.addr()));
