@@ -309,6 +309,9 @@ fn events_arrive_as_a_stream_and_a_panicking_callback_is_contained() {
     assert_eq!(b.join(&[a.addr().to_string()]), Ok(1));
     let first = events.next_blocking(Duration::from_secs(5));
     assert!(matches!(&first, Some(Event::MemberJoined(m)) if &*m.name == "ev-b"), "{first:?}");
+    // Being joined ends a's own wait for a cluster.
+    let joined = events.next_blocking(Duration::from_secs(5));
+    assert!(matches!(&joined, Some(Event::Joined { .. })), "{joined:?}");
     assert!(wait_until(Duration::from_secs(2), || a.stats().unwrap().callback_panics == 1));
     b.set_meta(b"after the panic").unwrap();
     let next = events.next_blocking(Duration::from_secs(5));

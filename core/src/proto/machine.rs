@@ -419,6 +419,11 @@ impl Proto {
             gossip_interval: (config.gossip_to_seeds && !config.push_pull_interval.is_zero())
                 .then_some(config.push_pull_interval),
             probe_interval: config.probe_interval,
+            hail_gap: if config.push_pull_interval.is_zero() {
+                Duration::from_secs(30)
+            } else {
+                config.push_pull_interval
+            },
         };
         let seeds = Seeds::new(&config.seeds, settings, now, &mut rng);
         let mut p = Proto {
@@ -747,7 +752,14 @@ impl Proto {
 
     fn handle_message(&mut self, from: SocketAddr, msg: Message, now: Instant) {
         match msg {
-            Message::Ping(p) => self.handle_ping(from, p),
+            Message::Ping(p) => {
+                if !p.source_node.is_empty()
+                    && self.members.get(&p.source_node).is_none_or(|n| n.member.state.is_gone())
+                {
+                    self.unknown_pinger(from, now);
+                }
+                self.handle_ping(from, p)
+            }
             Message::IndirectPing(ind) => self.handle_indirect_ping(from, ind, now),
             Message::Ack(a) if self.seeds.is_seed_ping(a.seq_no) => self.seeds.seed_answered(now),
             Message::Ack(a) => self.handle_ack(a, now),

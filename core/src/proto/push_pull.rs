@@ -104,10 +104,13 @@ impl Proto {
                             .iter()
                             .find(|n| n.name != self.name && n.addr.ip() == from.ip())
                             .map_or(from, |n| n.addr);
-                        if self.knows_others(&nodes) {
+                        let others = self.knows_others(&nodes);
+                        self.merge_state(nodes, now);
+                        // After the merge: whoever hears of the join finds
+                        // the members already in place.
+                        if others {
                             self.note_contact(via);
                         }
-                        self.merge_state(nodes, now)
                     }
                     Err(_) => self.stats.incompatible_peers += 1,
                 }
@@ -165,8 +168,8 @@ impl Proto {
                         Err(StreamFailure::Remote("the peer is this node itself".into()))
                     }
                     Ok(()) => {
-                        self.note_contact(to);
                         self.merge_state(nodes, now);
+                        self.note_contact(to);
                         if join {
                             self.schedule_resync(to, now);
                         }
@@ -372,10 +375,24 @@ impl Proto {
         if !alone || self.members.iter().any(|n| n.member.addr == from) {
             return;
         }
-        if let Some(to) = self.seeds.hailed(from, now) {
+        if let Some(to) = self.seeds.hailed(from, true, now) {
             self.stats.hails_answered += 1;
             self.trace(super::machine::Trace::Hailed { from: to });
             self.start_push_pull(to, true, now);
+        }
+    }
+
+    /// A member we do not know, or think gone, pinged us from `from`: our
+    /// views differ (we restarted empty and others joined us meanwhile, or
+    /// a partition healed), so exchange tables with it, rate-limited.
+    pub(super) fn unknown_pinger(&mut self, from: SocketAddr, now: Instant) {
+        if self.left {
+            return;
+        }
+        if let Some(to) = self.seeds.hailed(from, false, now) {
+            self.stats.hails_answered += 1;
+            self.trace(super::machine::Trace::Hailed { from: to });
+            self.start_push_pull(to, false, now);
         }
     }
 

@@ -31,7 +31,10 @@
 //! - At any time, a node that knows no other live member and hears a packet
 //!   from an address it does not know joins that address back (at most once
 //!   a probe interval): a cluster still pinging a member that restarted
-//!   empty has it back within a probe interval.
+//!   empty has it back within a probe interval. A node that is not alone
+//!   does the same when a member it does not know (or thinks gone) pings
+//!   it, at most once per `push_pull_interval`: a seed that restarted
+//!   empty and was joined by newcomers meets the old cluster that way.
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -42,6 +45,11 @@ use super::rng::Rng;
 
 /// Port assumed for a seed given without one (memberlist's default).
 pub const DEFAULT_PORT: u16 = 7946;
+
+/// Remembered peers tried in one join attempt, a fresh random sample each
+/// time: one answer is enough, and a whole cluster restarting from its
+/// peer files must not open every pair of connections at once.
+pub(super) const REMEMBERED_PER_ATTEMPT: usize = 5;
 
 /// Identifies a name resolution asked of the runtime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -134,6 +142,8 @@ pub(super) struct SeedSettings {
     pub(super) max_attempts: u32,
     pub(super) gossip_interval: Option<Duration>,
     pub(super) probe_interval: Duration,
+    /// Least time between joins back to unknown pingers while not alone.
+    pub(super) hail_gap: Duration,
 }
 
 /// What [`Seeds`] asks the machine to do.
@@ -349,9 +359,16 @@ impl Seeds {
             Purpose::Join => {
                 let mut targets: Vec<(String, SocketAddr)> =
                     self.addresses().filter(|(_, a)| *a != view.local).cloned().collect();
-                for &p in &self.remembered {
+                let mut remembered: Vec<SocketAddr> = self.remembered.clone();
+                rng.shuffle(&mut remembered);
+                let mut taken = 0;
+                for p in remembered {
+                    if taken == REMEMBERED_PER_ATTEMPT {
+                        break;
+                    }
                     if p != view.local && !targets.iter().any(|(_, a)| *a == p) {
                         targets.push((p.to_string(), p));
+                        taken += 1;
                     }
                 }
                 if targets.is_empty() {
@@ -507,14 +524,17 @@ impl Seeds {
         true
     }
 
-    /// A packet from `from`, an address of no known member, reached a node
-    /// that knows no other live member: join it back, at most once per
-    /// probe interval.
-    pub(super) fn hailed(&mut self, from: SocketAddr, now: Instant) -> Option<SocketAddr> {
+    /// `from` reached us but is no live member of ours: we are alone, or
+    /// a member we do not know (or think gone) pinged us, so our views
+    /// differ. Join it back: at most once per probe interval while alone,
+    /// once per `gap` otherwise (a newcomer's first pings, before gossip
+    /// has told everyone of it, cost at most that).
+    pub(super) fn hailed(&mut self, from: SocketAddr, alone: bool, now: Instant) -> Option<SocketAddr> {
         if self.stopped || !self.in_flight.is_empty() {
             return None;
         }
-        if self.last_hail.is_some_and(|t| now.saturating_duration_since(t) < self.settings.probe_interval) {
+        let gap = if alone { self.settings.probe_interval } else { self.settings.hail_gap };
+        if self.last_hail.is_some_and(|t| now.saturating_duration_since(t) < gap) {
             return None;
         }
         self.last_hail = Some(now);
@@ -533,6 +553,7 @@ mod tests {
             max_attempts: 0,
             gossip_interval: Some(Duration::from_secs(30)),
             probe_interval: Duration::from_secs(1),
+            hail_gap: Duration::from_secs(30),
         }
     }
 
@@ -695,8 +716,11 @@ mod tests {
         let mut s = Seeds::new(&[], settings(), now, &mut rng);
         assert_eq!(s.status(), JoinStatus::Waiting);
         assert_eq!(s.deadline(), None, "nothing to try, no timers");
-        assert_eq!(s.hailed(a(3), now), Some(a(3)));
-        assert_eq!(s.hailed(a(4), now + Duration::from_millis(500)), None);
-        assert_eq!(s.hailed(a(4), now + Duration::from_secs(1)), Some(a(4)));
+        assert_eq!(s.hailed(a(3), true, now), Some(a(3)));
+        assert_eq!(s.hailed(a(4), true, now + Duration::from_millis(500)), None);
+        assert_eq!(s.hailed(a(4), true, now + Duration::from_secs(1)), Some(a(4)));
+        // Not alone: an unknown pinger is answered once per hail gap.
+        assert_eq!(s.hailed(a(5), false, now + Duration::from_secs(2)), None);
+        assert_eq!(s.hailed(a(5), false, now + Duration::from_secs(31)), Some(a(5)));
     }
 }

@@ -32,8 +32,8 @@ pub use metrics::{FalseVerdict, Metrics, ProbeCounts};
 pub use network::{Latency, SlowNode};
 
 use crate::proto::{
-    Config, Lifetime, Member, MemberState, Proto, ReplyOutcome, Rng, StateError, StreamId, StreamOutcome, Timestamp,
-    Trace,
+    Config, Lifetime, Member, MemberState, PeerSnapshot, Proto, ReplyOutcome, ResolveId, Resolved, Rng, StateError,
+    StreamId, StreamOutcome, Timestamp, Trace,
 };
 use network::Network;
 
@@ -64,6 +64,14 @@ pub struct SimConfig {
     pub aligned_timers: bool,
     /// Record probe starts and outcomes (slower). Default false.
     pub trace_probes: bool,
+    /// Start every node at time zero. Off: nodes stay down until
+    /// [`Sim::start`] starts them, each joining through its config's seeds
+    /// by itself (start-order experiments). Default true.
+    pub autostart: bool,
+    /// Keep a peer file per node (`Config::peers_file`): taken when the
+    /// node crashes or leaves, read back when [`Sim::start`] starts it
+    /// again. Default false.
+    pub peer_files: bool,
 }
 
 impl Default for SimConfig {
@@ -77,6 +85,8 @@ impl Default for SimConfig {
             converged_start: false,
             aligned_timers: false,
             trace_probes: false,
+            autostart: true,
+            peer_files: false,
         }
     }
 }
@@ -87,6 +97,7 @@ enum Action {
     Packet { to: usize, from: SocketAddr, bytes: Vec<u8> },
     StreamOpen { to: usize, from: usize, id: StreamId, bytes: Vec<u8>, generation: u64 },
     StreamReply { to: usize, id: StreamId, bytes: Option<Vec<u8>>, generation: u64 },
+    Resolved { to: usize, id: ResolveId, results: Vec<Resolved>, generation: u64 },
 }
 
 struct SimNode {
@@ -97,6 +108,10 @@ struct SimNode {
     slow: Option<SlowNode>,
     /// Bumped at each crash, so replies to a previous life are dropped.
     generation: u64,
+    /// The node's peer file, when `SimConfig::peer_files` is on.
+    peer_file: Option<Vec<u8>>,
+    /// A config of its own, replacing `SimConfig::node_config`.
+    config: Option<Config>,
 }
 
 /// A simulated cluster. See the module documentation.
@@ -112,6 +127,8 @@ pub struct Sim {
     net: Network,
     rng: Rng,
     metrics: Metrics,
+    /// Seed names and their addresses (see [`Sim::set_dns`]).
+    dns: HashMap<String, Vec<SocketAddr>>,
 }
 
 /// The Unix time (ms) at which every simulation starts: 2026-01-01, so the
@@ -141,13 +158,26 @@ impl Sim {
             net,
             metrics: Metrics::new(cfg.nodes),
             rng: rng.fork(),
+            dns: HashMap::new(),
             cfg,
         };
         for i in 0..sim.cfg.nodes {
             let addr = sim_addr(i);
             let name = format!("node-{i}");
             sim.by_addr.insert(addr, i);
-            sim.nodes.push(SimNode { proto: None, addr, name, next_wake: None, slow: None, generation: 0 });
+            sim.nodes.push(SimNode {
+                proto: None,
+                addr,
+                name,
+                next_wake: None,
+                slow: None,
+                generation: 0,
+                peer_file: None,
+                config: None,
+            });
+        }
+        if !sim.cfg.autostart {
+            return sim;
         }
         for i in 0..sim.cfg.nodes {
             let seed = rng.next_u64();
@@ -178,7 +208,7 @@ impl Sim {
     }
 
     fn boot(&mut self, i: usize, seed: u64) {
-        let mut config = self.cfg.node_config.clone();
+        let mut config = self.nodes[i].config.clone().unwrap_or_else(|| self.cfg.node_config.clone());
         config.name = self.nodes[i].name.clone();
         let mut proto = Proto::new(config, self.nodes[i].addr, seed, self.now).expect("simulator node config is valid");
         proto.set_tracing(self.cfg.trace_probes);
@@ -275,6 +305,15 @@ impl Sim {
                 self.push(at + delay, Action::StreamReply { to: from, id, bytes: reply, generation });
                 self.flush(to);
             }
+            Action::Resolved { to, id, results, generation } => {
+                if self.nodes[to].generation != generation {
+                    return;
+                }
+                if let Some(p) = self.nodes[to].proto.as_mut() {
+                    p.handle_resolved(id, results, at);
+                    self.flush(to);
+                }
+            }
             Action::StreamReply { to, id, bytes, generation } => {
                 if self.nodes[to].generation != generation {
                     return;
@@ -321,6 +360,10 @@ impl Sim {
         while let Some(t) = p.poll_trace() {
             traces.push(t);
         }
+        let mut resolves = Vec::new();
+        while let Some(r) = p.poll_resolve() {
+            resolves.push(r);
+        }
         let wake = p.poll_timeout();
         let elapsed = now - self.epoch;
         for t in transmits {
@@ -354,6 +397,18 @@ impl Sim {
                 _ => self.push(now + s.timeout, Action::StreamReply { to: i, id: s.id, bytes: None, generation }),
             }
         }
+        for r in resolves {
+            let results = r
+                .names
+                .iter()
+                .map(|name| Resolved {
+                    name: name.clone(),
+                    addrs: self.dns.get(name).cloned().ok_or_else(|| "no such host (simulated DNS)".to_string()),
+                })
+                .collect();
+            let generation = self.nodes[i].generation;
+            self.push(now + Duration::from_millis(1), Action::Resolved { to: i, id: r.id, results, generation });
+        }
         for e in events {
             self.metrics.record_event(i, &e, elapsed);
         }
@@ -382,12 +437,65 @@ impl Sim {
 
     /// Stops node `i` without a word, as `kill -9` would.
     pub fn crash(&mut self, i: usize) {
+        self.keep_peer_file(i);
         let n = &mut self.nodes[i];
         n.proto = None;
         n.next_wake = None;
         n.generation += 1;
         let elapsed = self.now - self.epoch;
         self.metrics.record_crash(&n.name, elapsed);
+    }
+
+    /// With peer files on, keeps what node `i` would have written.
+    fn keep_peer_file(&mut self, i: usize) {
+        if self.cfg.peer_files {
+            if let Some(p) = self.nodes[i].proto.as_ref() {
+                self.nodes[i].peer_file = Some(p.peer_snapshot().encode());
+            }
+        }
+    }
+
+    /// Starts node `i` (never started, or crashed) under its name and
+    /// address, with no explicit join: it finds the cluster through its
+    /// config's seeds, and through its peer file when `peer_files` is on.
+    /// A running node is left alone.
+    pub fn start(&mut self, i: usize) {
+        if self.nodes[i].proto.is_some() {
+            return;
+        }
+        let seed = self.rng.next_u64();
+        self.boot(i, seed);
+        let name = self.nodes[i].name.clone();
+        self.metrics.record_restart(&name);
+        if let Some(bytes) = self.nodes[i].peer_file.clone().filter(|_| self.cfg.peer_files) {
+            let now = self.now;
+            if let (Ok(snapshot), Some(p)) = (PeerSnapshot::decode(&bytes), self.nodes[i].proto.as_mut()) {
+                let _ = p.restore_peers(snapshot, now);
+            }
+        }
+        self.flush(i);
+    }
+
+    /// Gives node `i` a config of its own (its name is still replaced),
+    /// used from its next start.
+    pub fn set_node_config(&mut self, i: usize, config: Config) {
+        self.nodes[i].config = Some(config);
+    }
+
+    /// Makes `name` ("host:port", as a seed is written) resolve to `addrs`
+    /// for every node from now on; an empty list removes it (the name then
+    /// does not resolve).
+    pub fn set_dns(&mut self, name: &str, addrs: Vec<SocketAddr>) {
+        if addrs.is_empty() {
+            self.dns.remove(name);
+        } else {
+            self.dns.insert(name.to_string(), addrs);
+        }
+    }
+
+    /// The address of node `i`, as a seed would give it.
+    pub fn address(i: usize) -> SocketAddr {
+        sim_addr(i)
     }
 
     /// Restarts a crashed node under the same name and address, and joins it
@@ -427,6 +535,7 @@ impl Sim {
             p.leave(now);
         }
         self.flush(i);
+        self.keep_peer_file(i);
     }
 
     /// Node `i` broadcasts `payload`; its spread is tracked in the metrics.
