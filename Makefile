@@ -97,6 +97,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --manifest-path fuzz/Cargo.toml --target-dir target/fuzz-check --all-targets -- -D warnings
 	bash .ci/sans-io-guard
+	bash .ci/tracked-files
 
 # sim_10k: 10,000 simulated nodes for 60 virtual seconds (PAPER-CHECKS 7).
 # Needs about 11 GiB of memory; SIM_NODES=1000 for a quick run.

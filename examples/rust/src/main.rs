@@ -1,5 +1,6 @@
 //! `make demo`: five real nodes on 127.0.0.1 in one process, narrated as
-//! node-0 sees them. They join, one changes its metadata, one broadcasts,
+//! node-0 sees them. Four start before their seed (node-0) and join once it
+//! is up, one changes its metadata, one broadcasts,
 //! two write to the replicated map (one registers itself with an ephemeral
 //! key), one is killed without leaving (suspected, then failed, and its
 //! registration reaped), one leaves gracefully, and the killed one restarts
@@ -29,6 +30,18 @@ fn wait(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     done()
 }
 
+/// A port free for both TCP and UDP on 127.0.0.1 right now.
+fn free_port() -> std::io::Result<u16> {
+    for _ in 0..20 {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let port = tcp.local_addr()?.port();
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err(std::io::Error::other("no free port on 127.0.0.1"))
+}
+
 fn alive(node: &Node) -> usize {
     node.members().map_or(0, |m| m.iter().filter(|m| m.state == MemberState::Alive).count())
 }
@@ -38,8 +51,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let stamp = move || format!("[{:>6.2} s]", t0.elapsed().as_secs_f64());
     let say = |text: &str| println!("{} {text}", stamp());
 
-    // node-0 narrates what it sees; the others run quietly.
-    let observer = Node::start_with_callback(config("node-0", "127.0.0.1:0"), move |event: &Event| {
+    // The seed's address is fixed before anything starts, as a deployment
+    // fixes it; node-0 then starts last, as happens in a rollout.
+    let seed = format!("127.0.0.1:{}", free_port()?);
+    say(&format!("node-1..4 start first, seeded with node-0's address {seed}, where nothing runs yet"));
+    let mut others: Vec<Option<Node>> = Vec::new();
+    for i in 1..5 {
+        let node = Node::start(Config { seeds: vec![seed.clone()], ..config(&format!("node-{i}"), "127.0.0.1:0") })?;
+        others.push(Some(node));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    say("node-0 starts now, on the seed address; node-0 narrates what it sees, the others run quietly");
+    let observer = Node::start_with_callback(config("node-0", &seed), move |event: &Event| {
         let line = match event {
             Event::MemberJoined(m) => format!("joined: {} at {}", m.name, m.addr),
             Event::MemberUpdated(m) => format!("updated: {} meta={:?}", m.name, String::from_utf8_lossy(&m.meta)),
@@ -60,21 +83,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         println!("{} node-0 sees  {line}", stamp());
     })?;
-    let seed = observer.addr().to_string();
-    say(&format!("node-0 listening on {seed} (UDP and TCP)"));
-
-    let mut others: Vec<Option<Node>> = Vec::new();
-    for i in 1..5 {
-        let node = Node::start(config(&format!("node-{i}"), "127.0.0.1:0"))?;
-        node.join(&[seed.as_str()])?;
-        others.push(Some(node));
+    let seed_started = Instant::now();
+    for node in others.iter().flatten() {
+        node.joined(Duration::from_secs(10))?;
     }
+    say(&format!(
+        "node-1..4 retried the seed and are in ({} ms after node-0 started)",
+        seed_started.elapsed().as_millis()
+    ));
     let joined = Instant::now();
     let everyone = |o: &[Option<Node>]| o.iter().flatten().all(|n| alive(n) == 5) && alive(&observer) == 5;
     if !wait(Duration::from_secs(10), || everyone(&others)) {
         return Err("the five nodes did not converge within 10 s".into());
     }
-    say(&format!("all five nodes see each other ({} ms after the joins)", joined.elapsed().as_millis()));
+    say(&format!("all five nodes see each other ({} ms later)", joined.elapsed().as_millis()));
 
     say("node-2 sets its metadata to role=cache");
     others[1].as_ref().expect("running").set_meta(b"role=cache")?;
