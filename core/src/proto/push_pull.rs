@@ -307,13 +307,8 @@ impl Proto {
             return;
         }
         let alive = self.alive_addrs();
-        let before = self.seeds.status();
         let steps = self.seeds.on_timeout(now, &View { local: self.addr, alive: &alive }, &mut self.rng);
-        if let (JoinStatus::Joining { attempts: a }, JoinStatus::Joining { attempts: b }) =
-            (before, self.seeds.status())
-        {
-            self.stats.join_attempts += u64::from(b.saturating_sub(a));
-        }
+        self.stats.join_attempts = u64::from(self.seeds.attempts());
         for step in steps {
             self.seed_step(step, now);
         }

@@ -297,6 +297,11 @@ impl Seeds {
         }
     }
 
+    /// Join attempts started so far.
+    pub(super) fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
     /// The earliest timer.
     pub(super) fn deadline(&self) -> Option<Instant> {
         [self.next_attempt, self.next_ping, self.next_gossip].into_iter().flatten().min()
