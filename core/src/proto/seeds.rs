@@ -338,7 +338,8 @@ impl Seeds {
         }
         if let Some(at) = self.next_gossip.filter(|t| *t <= now) {
             let period = self.settings.gossip_interval.unwrap_or(Duration::from_secs(30));
-            self.next_gossip = Some(at.max(now - period) + period);
+            // Missed ticks are dropped rather than run back to back.
+            self.next_gossip = Some(if at + period > now { at + period } else { now + period });
             // While joining, the attempts themselves reach the seeds.
             if matches!(self.phase, Phase::Joined(_) | Phase::GaveUp) && self.resolving.is_none() {
                 steps.extend(self.begin(Purpose::Gossip, now, view, rng));
