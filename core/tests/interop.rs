@@ -504,3 +504,20 @@ fn the_replicated_map_converges_among_rumour_nodes_and_go_sees_none_of_it() {
     assert!(go_events.is_empty(), "Go saw {go_events:?}");
     assert_eq!(g.members().len(), 3, "and it still lists everyone");
 }
+
+#[test]
+fn a_rumour_node_started_before_its_go_seed_joins_it_once_it_is_up() {
+    let Some(bin) = peer_binary() else { return };
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let early =
+        rumour_with(Config { name: "early".into(), seeds: vec![format!("127.0.0.1:{port}")], ..Config::local() });
+    std::thread::sleep(Duration::from_secs(2));
+    let mut go = GoNode::start_with(&bin, json!({"cmd": "start", "name": "go-seed", "preset": "local", "port": port}));
+    let via = early.joined(Duration::from_secs(15)).expect("joined the Go seed once it was up");
+    assert_eq!(via.to_string(), go.addr);
+    assert!(wait_until(Duration::from_secs(10), || go.members().len() == 2), "Go lists the rumour node");
+    assert!(go.saw("join", "early"));
+}

@@ -46,6 +46,7 @@ type command struct {
 	Key        string   `json:"key"`
 	Data       string   `json:"data"`
 	To         string   `json:"to"`
+	Port       int      `json:"port"`
 }
 
 var (
@@ -133,7 +134,7 @@ func main() {
 			}
 			cfg.Name = c.Name
 			cfg.BindAddr = "127.0.0.1"
-			cfg.BindPort = 0
+			cfg.BindPort = c.Port // 0: any free port
 			cfg.LogOutput = io.Discard
 			cfg.Delegate = p
 			cfg.Events = events{}
