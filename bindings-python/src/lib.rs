@@ -102,6 +102,14 @@ fn config_from(dict: &Bound<'_, PyDict>) -> Result<Config, (String, &'static str
             "bind" => c.bind = take(&v, "bind", "a \"host:port\" str")?,
             "advertise" => c.advertise = take(&v, "advertise", "a \"host:port\" str or None")?,
             "seeds" => c.seeds = take(&v, "seeds", "a list of \"host:port\" str")?,
+            "retry_join_interval" => c.retry_join_interval = secs(&v, "retry_join_interval")?,
+            "retry_join_max_interval" => c.retry_join_max_interval = secs(&v, "retry_join_max_interval")?,
+            "retry_join_max_attempts" => int!(retry_join_max_attempts, "retry_join_max_attempts"),
+            "gossip_to_seeds" => c.gossip_to_seeds = take(&v, "gossip_to_seeds", "a bool")?,
+            "peers_file" => {
+                c.peers_file =
+                    take::<Option<std::path::PathBuf>>(&v, "peers_file", "a path (str or os.PathLike) or None")?
+            }
             "keys" => c.keys = take(&v, "keys", "a list of bytes")?,
             "label" => c.label = take(&v, "label", "a str")?,
             "meta" => c.meta = take(&v, "meta", "bytes")?,
@@ -157,6 +165,11 @@ fn preset<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyDict>> {
     d.set_item("bind", &c.bind)?;
     d.set_item("advertise", &c.advertise)?;
     d.set_item("seeds", &c.seeds)?;
+    d.set_item("retry_join_interval", s(c.retry_join_interval))?;
+    d.set_item("retry_join_max_interval", s(c.retry_join_max_interval))?;
+    d.set_item("retry_join_max_attempts", c.retry_join_max_attempts)?;
+    d.set_item("gossip_to_seeds", c.gossip_to_seeds)?;
+    d.set_item("peers_file", c.peers_file.as_ref().map(|p| p.to_string_lossy().into_owned()))?;
     d.set_item("keys", PyList::empty(py))?;
     d.set_item("label", &c.label)?;
     d.set_item("meta", PyBytes::new(py, &c.meta))?;
@@ -235,6 +248,7 @@ fn event_tuple<'py>(py: Python<'py>, e: &Event) -> PyResult<Bound<'py, PyTuple>>
         }
         Event::RemoteState(s) => ("remote_state", PyBytes::new(py, s)).into_pyobject(py),
         Event::EventsLost(n) => ("events_lost", *n).into_pyobject(py),
+        Event::Joined { via } => ("cluster_joined", via.to_string()).into_pyobject(py),
     }
 }
 
@@ -333,6 +347,26 @@ impl NativeNode {
         })
     }
 
+    /// Waits until the node joined; the peer's "host:port". Raises
+    /// `JoinTimeoutError` after `timeout` seconds (None: no limit),
+    /// `JoinError` when the node gave up, `ClosedError` once closed.
+    fn joined(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<String> {
+        let node = self.check(py)?;
+        let limit = match timeout {
+            None => Duration::MAX,
+            Some(t) => Duration::try_from_secs_f64(t)
+                .map_err(|_| raise(py, "NodeError", format!("timeout {t} is not a duration"), Some("timeout")))?,
+        };
+        py.detach(|| node.joined(limit)).map(|via| via.to_string()).map_err(|e| {
+            let msg = e.to_string();
+            match e {
+                JoinError::Shutdown => raise(py, "ClosedError", msg, None),
+                JoinError::Timeout(_) => raise(py, "JoinTimeoutError", msg, None),
+                _ => raise(py, "JoinError", msg, None),
+            }
+        })
+    }
+
     fn leave(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
         let node = self.check(py)?;
         let timeout = Duration::try_from_secs_f64(timeout)
@@ -406,7 +440,7 @@ impl NativeNode {
         let s = py.detach(|| node.stats()).map_err(|e| node_error(py, e))?;
         let d = PyDict::new(py);
         let p = &s.proto;
-        let items: [(&str, u64); 26] = [
+        let items: [(&str, u64); 30] = [
             ("members", s.members as u64),
             ("packets_sent", p.packets_sent),
             ("bytes_sent", p.bytes_sent),
@@ -425,6 +459,10 @@ impl NativeNode {
             ("state_repaired", p.state_repaired),
             ("state_rejected", p.state_rejected),
             ("state_dropped_stale", p.state_dropped_stale),
+            ("join_attempts", p.join_attempts),
+            ("seed_push_pulls", p.seed_push_pulls),
+            ("hails_answered", p.hails_answered),
+            ("peers_file_errors", s.peers_file_errors),
             ("events_lost", s.events_lost),
             ("callback_panics", s.callback_panics),
             ("streams_refused", s.streams_refused),

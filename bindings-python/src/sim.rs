@@ -78,6 +78,7 @@ impl NativeSim {
             converged_start,
             aligned_timers,
             trace_probes,
+            ..SimConfig::default()
         };
         Ok(NativeSim { sim: py.detach(|| Sim::new(cfg)) })
     }

@@ -122,9 +122,9 @@ class Base:
             return
         if self._closed:
             raise ClosedError("the node is closed; make a new one")
+        # The seeds go to the engine, which keeps trying them until one
+        # answers: start() never fails because a seed is down.
         native_config = self.config._to_native()
-        # The seeds are joined by start(), so that a failure is raised.
-        native_config["seeds"] = []
         self._native = _native.NativeNode.start(native_config, self._hub)
 
     def _close(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,24 @@ class Config:
     advertise: str | None = None
     """Address to tell peers, when it differs from the bound one (NAT, containers)."""
     seeds: list[str] = field(default_factory=list)
-    """Peers to join at start (``"host:port"``, host names allowed)."""
+    """Peers to join (``"host:port"``, host names allowed, every A/AAAA record tried).
+    Not used once: the node keeps trying them until one answers, so nodes start in
+    any order, and later push-pulls with any that is not among its live members."""
+    retry_join_interval: float = 1.0
+    """Seconds to wait after the first failed join attempt; doubles per failure up to
+    ``retry_join_max_interval``, jittered. Seeds are pinged this often meanwhile, and
+    an answer brings the next attempt forward."""
+    retry_join_max_interval: float = 30.0
+    """The longest wait between join attempts, in seconds."""
+    retry_join_max_attempts: int = 0
+    """Attempts before ``joined()`` raises :class:`rumour.JoinError`; 0 tries forever."""
+    gossip_to_seeds: bool = True
+    """Push-pull every ``push_pull_interval`` with a seed missing from the live
+    members, so clusters that formed apart become one."""
+    peers_file: str | os.PathLike | None = None
+    """A file where the node keeps the members it knows and its incarnation, read
+    back at start: a restarted cluster re-forms with no seed up. A bad file is
+    logged and ignored."""
     keys: list[bytes] = field(default_factory=list)
     """Encryption keys (16, 24 or 32 bytes); the first encrypts. Empty: none."""
     label: str = ""
@@ -69,6 +87,14 @@ class Config:
     def __post_init__(self) -> None:
         # Frozen, so copy the lists: a caller mutating theirs cannot change ours.
         object.__setattr__(self, "seeds", list(self.seeds))
+        if self.peers_file is not None and not isinstance(self.peers_file, str):
+            if not isinstance(self.peers_file, os.PathLike):
+                raise ConfigError(
+                    f"invalid config field `peers_file`: must be a path (str or os.PathLike) or None,"
+                    f" not {type(self.peers_file).__name__}",
+                    "peers_file",
+                )
+            object.__setattr__(self, "peers_file", os.fspath(self.peers_file))
         object.__setattr__(self, "keys", [bytes(k) for k in self.keys])
         if isinstance(self.meta, (bytearray, memoryview)):
             object.__setattr__(self, "meta", bytes(self.meta))

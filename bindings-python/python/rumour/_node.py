@@ -56,8 +56,9 @@ class State(StateReads):
 class Node(Base):
     """A cluster member on asyncio.
 
-    ``async with Node(config) as node:`` starts it and joins
-    ``config.seeds``; leaving the block leaves the cluster and closes the
+    ``async with Node(config) as node:`` starts it (it joins
+    ``config.seeds`` in the background; ``await node.joined()`` waits for
+    that); leaving the block leaves the cluster and closes the
     node. ``start()``, ``join()``, ``leave()`` and ``close()`` do the same
     steps by hand. The node runs on its own threads; nothing here blocks
     the event loop.
@@ -67,11 +68,22 @@ class Node(Base):
         super().__init__(config, **overrides)
 
     async def start(self) -> Node:
-        """Binds the sockets, starts the node and joins ``config.seeds`` (if any)."""
+        """Binds the sockets and starts the node, which then joins
+        ``config.seeds`` in the background, trying until one answers: it never
+        fails because a seed is down, so nodes start in any order. Wait for the
+        join with :meth:`joined`, or watch for :class:`rumour.Joined`."""
         self._start()
-        if self.config.seeds:
-            await self.join(self.config.seeds)
         return self
+
+    async def joined(self, timeout: float | None = None) -> str:
+        """Waits until this node has joined a cluster (a seed answered, or a
+        peer joined it); returns that peer's ``"host:port"``, at once if it
+        joined earlier. Raises :class:`rumour.JoinTimeoutError` (a
+        ``TimeoutError``) after ``timeout`` seconds (None: no limit; the node
+        keeps trying), :class:`rumour.JoinError` when it gave up after
+        ``retry_join_max_attempts``."""
+        native, limit = self._n(), _timeout(timeout)
+        return await _off_loop(native.joined, limit)
 
     async def join(self, seeds: str | Sequence[str], timeout: float | None = None) -> int:
         """Joins through ``seeds``; returns how many answered. Raises

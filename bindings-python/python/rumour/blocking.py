@@ -66,17 +66,26 @@ class State(StateReads):
 
 class Node(Base):
     """A cluster member, blocking API. ``with Node(config) as node:`` starts
-    it and joins ``config.seeds``; leaving the block leaves and closes."""
+    it (it joins ``config.seeds`` in the background; ``node.joined()`` waits
+    for that); leaving the block leaves and closes."""
 
     def __init__(self, config: Config | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
 
-    def start(self, timeout: float | None = None) -> Node:
-        """Binds the sockets, starts the node and joins ``config.seeds`` (if any)."""
+    def start(self) -> Node:
+        """Binds the sockets and starts the node, which then joins
+        ``config.seeds`` in the background, trying until one answers: it never
+        fails because a seed is down. Wait for the join with :meth:`joined`."""
         self._start()
-        if self.config.seeds:
-            self.join(self.config.seeds, timeout=timeout)
         return self
+
+    def joined(self, timeout: float | None = None) -> str:
+        """Waits until this node has joined a cluster; returns the peer's
+        ``"host:port"`` (at once if it joined earlier). Raises
+        :class:`rumour.JoinTimeoutError` (a ``TimeoutError``) after
+        ``timeout`` seconds (None: no limit; the node keeps trying),
+        :class:`rumour.JoinError` when it gave up."""
+        return self._n().joined(_timeout(timeout))
 
     def join(self, seeds: str | Sequence[str], timeout: float | None = None) -> int:
         """Joins through ``seeds``; returns how many answered. Raises

@@ -10,6 +10,7 @@ __all__ = [
     "ConfigError",
     "ForkError",
     "JoinError",
+    "JoinTimeoutError",
     "KeyringError",
     "LeaveTimeoutError",
     "LeftError",
@@ -39,7 +40,14 @@ class StartError(RumourError, OSError):
 
 
 class JoinError(RumourError):
-    """No seed answered (the message lists each seed and why); the node runs on alone."""
+    """No seed answered (the message lists each seed and why). From ``join()``: the
+    node runs on alone; from ``joined()``: it gave up after ``retry_join_max_attempts``
+    attempts (gossip to seeds goes on, so it still joins if a seed comes up)."""
+
+
+class JoinTimeoutError(JoinError, TimeoutError):
+    """``joined()`` waited its whole timeout: no seed or peer has answered yet. The
+    node keeps trying its seeds."""
 
 
 class NodeError(RumourError):

@@ -17,6 +17,7 @@ from typing import Union
 __all__ = [
     "Event",
     "EventsLost",
+    "Joined",
     "Member",
     "MemberFailed",
     "MemberJoined",
@@ -127,6 +128,15 @@ class RemoteState:
 
 
 @dataclass(frozen=True)
+class Joined:
+    """This node joined a cluster: ``via`` (``"host:port"``) answered a join (a
+    seed, a remembered peer, an explicit ``join``) or joined this node. Once per
+    start; the moment ``joined()`` waits for."""
+
+    via: str
+
+
+@dataclass(frozen=True)
 class EventsLost:
     """This many events were dropped before this one: the consumer fell behind."""
 
@@ -143,6 +153,7 @@ Event = Union[
     Message,
     StateChanged,
     RemoteState,
+    Joined,
     EventsLost,
 ]
 
@@ -187,4 +198,6 @@ def _event(t: tuple) -> Event:
         return RemoteState(t[1])
     if kind == "events_lost":
         return EventsLost(t[1])
+    if kind == "cluster_joined":
+        return Joined(t[1])
     raise ValueError(f"unknown native event {kind!r}")
