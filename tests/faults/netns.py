@@ -9,6 +9,9 @@ host, fed by an NFQUEUE rule in the host's namespace (this works on
 kernels without `sch_netem`).
 Nodes run as processes inside the host namespaces (the Rust example node,
 `polyglot_peer`, speaking the line protocol of tests/polyglot/README.md).
+Host names: `set_name` writes an /etc/hosts of the run's own in every
+host namespace (`ip netns exec` bind-mounts /etc/netns/<namespace>/hosts
+over /etc/hosts), edited in place so that running nodes see a change.
 Everything it creates carries a per-run prefix and is removed on close,
 also after a failure. All traffic stays inside these namespaces.
 """
@@ -31,6 +34,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PEER = os.path.join(ROOT, "target", "release", "polyglot_peer")
 SHAPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shaper.py")
 SUBNET = "10.77.0"
+PORT = 7946
+NETNS_ETC = "/etc/netns"
 
 
 def install_missing_tools() -> None:
@@ -119,7 +124,7 @@ class Node(LineProcess):
 
     def __init__(self, net: Network, host: int, name: str, seed: str, preset: str) -> None:
         self.host = host
-        bind = f"{net.ip(host)}:7946"
+        bind = net.addr(host)
         argv = ["ip", "netns", "exec", net.ns(host), PEER, name, seed, bind, preset]
         super().__init__(name, argv, stderr=subprocess.DEVNULL)
 
@@ -152,6 +157,7 @@ class Network:
         self.busy: list[subprocess.Popen[bytes]] = []
         self.cycles: list[tuple[threading.Event, threading.Thread]] = []
         self.bursts = 0
+        self.names: dict[str, int] = {}
 
     def ns(self, host: int) -> str:
         return f"rm{self.tag}h{host}"
@@ -162,6 +168,10 @@ class Network:
 
     def ip(self, host: int) -> str:
         return f"{SUBNET}.{host + 1}"
+
+    def addr(self, host: int) -> str:
+        """Where the node on `host` listens, "ip:port"."""
+        return f"{self.ip(host)}:{PORT}"
 
     def __enter__(self) -> Network:
         try:
@@ -208,12 +218,44 @@ class Network:
         self.shapers = {}
         for ns in reversed(self.created):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+            shutil.rmtree(os.path.join(NETNS_ETC, ns), ignore_errors=True)
         self.created = []
+        try:
+            os.rmdir(NETNS_ETC)  # only when no other run uses it
+        except OSError:
+            pass
 
     def start(self, host: int, seed: str = "-", preset: str = "lan", name: str | None = None) -> Node:
         node = Node(self, host, name or f"h{host}", seed, preset)
         self.nodes.append(node)
         return node
+
+    def restart(self, node: Node, seed: str = "-", preset: str = "lan") -> Node:
+        """Kills `node` and starts a new one, empty, under its name on its host."""
+        node.kill()
+        return self.start(node.host, seed, preset, node.name)
+
+    def set_name(self, name: str, host: int) -> None:
+        """Makes `name` resolve to `host`'s address in every host namespace.
+        Before a node starts, so that its namespace has the file to mount;
+        afterwards each file is rewritten in place (same inode), which the
+        running nodes' bind mounts see."""
+        self.names[name] = host
+        text = "127.0.0.1 localhost\n" + "".join(f"{self.ip(h)} {n}\n" for n, h in self.names.items())
+        for h in range(self.hosts):
+            folder = os.path.join(NETNS_ETC, self.ns(h))
+            os.makedirs(folder, exist_ok=True)
+            path = os.path.join(folder, "hosts")
+            with open(path, "r+" if os.path.exists(path) else "w") as hosts:
+                hosts.seek(0)
+                hosts.truncate()
+                hosts.write(text)
+
+    def resolve(self, host: int, name: str) -> list[str]:
+        """The addresses `name` resolves to inside `host`'s namespace (getent)."""
+        argv = ["ip", "netns", "exec", self.ns(host), "getent", "ahostsv4", name]
+        done = subprocess.run(argv, capture_output=True, text=True)
+        return sorted({line.split()[0] for line in done.stdout.splitlines() if line.strip()})
 
     def start_all(self, preset: str = "lan") -> list[Node]:
         """A node on every host, each joining through the first."""
