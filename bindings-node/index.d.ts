@@ -12,8 +12,30 @@ export interface Config {
   readonly bind: string
   /** Address to tell peers when it differs from the bound one (NAT, containers). */
   readonly advertise?: string | null
-  /** Peers joined by `Node.start`, "host:port" (host names allowed). */
+  /**
+   * Peers to join, "host:port" (host names allowed, every address tried).
+   * Not used once: the node keeps trying them until one answers, so nodes
+   * start in any order, and later push-pulls with any that is missing.
+   */
   readonly seeds: readonly string[]
+  /**
+   * Wait after the first failed join attempt, in ms; doubles per failure up
+   * to `retryJoinMaxInterval`, jittered. Seeds are pinged this often
+   * meanwhile, and an answer brings the next attempt forward. LAN 1000.
+   */
+  readonly retryJoinInterval: number
+  /** The longest wait between join attempts, in ms. LAN 30000. */
+  readonly retryJoinMaxInterval: number
+  /** Attempts before `joined()` rejects with JoinError; 0 (the default) tries forever. */
+  readonly retryJoinMaxAttempts: number
+  /** Push-pull every `pushPullInterval` with a seed missing from the live members. Default true. */
+  readonly gossipToSeeds: boolean
+  /**
+   * A file where the node keeps the members it knows and its incarnation,
+   * read back at start (a restarted cluster re-forms with no seed up); a
+   * bad file is logged and ignored. Default none.
+   */
+  readonly peersFile?: string | null
   /** Encryption keys (16, 24 or 32 bytes); the first encrypts. */
   readonly keys: readonly Buffer[]
   /** Cluster label; peers with another label are ignored. */
@@ -112,6 +134,13 @@ export interface EventsLost {
   readonly count: number
 }
 
+/** This node joined a cluster: `via` answered a join or joined this node. Once per start. */
+export interface Joined {
+  readonly type: 'joined'
+  /** The peer's "host:port". */
+  readonly via: string
+}
+
 export type RumourEvent =
   | MemberJoined
   | MemberUpdated
@@ -123,6 +152,7 @@ export type RumourEvent =
   | StateChanged
   | RemoteState
   | EventsLost
+  | Joined
 
 export type EventType = RumourEvent['type']
 
@@ -183,6 +213,7 @@ export interface NodeEvents {
   stateChanged: [StateChanged]
   remoteState: [RemoteState]
   eventsLost: [EventsLost]
+  joined: [Joined]
   /** A listener threw; without an 'error' listener it is rethrown as uncaught. */
   error: [unknown]
 }
@@ -190,7 +221,11 @@ export interface NodeEvents {
 /** A cluster member. */
 export declare class Node extends EventEmitter<NodeEvents> {
   private constructor()
-  /** Binds the sockets, starts the node and joins `config.seeds`. */
+  /**
+   * Binds the sockets and starts the node; it joins `config.seeds` in the
+   * background, trying until one answers, so it never fails because a
+   * seed is down.
+   */
   static start(config?: Config): Promise<Node>
   readonly name: string
   readonly addr: string
@@ -200,6 +235,12 @@ export declare class Node extends EventEmitter<NodeEvents> {
   readonly keyring: Keyring
   readonly state: State
   join(seeds: string | readonly string[], options?: { signal?: AbortSignal }): Promise<number>
+  /**
+   * Resolves with the peer's "host:port" once this node has joined (at once
+   * if it has). Rejects with JoinTimeoutError after `timeout` ms (none: no
+   * limit), JoinError when it gave up, ClosedError when closed first.
+   */
+  joined(options?: { timeout?: number; signal?: AbortSignal }): Promise<string>
   leave(options?: { timeoutMs?: number }): Promise<void>
   /**
    * Stops the node after delivering the events already produced. Without
@@ -225,6 +266,8 @@ export declare class RumourError extends Error {
 }
 export declare class StartError extends RumourError {}
 export declare class JoinError extends RumourError {}
+/** `joined()` waited its whole timeout; the node keeps trying its seeds. */
+export declare class JoinTimeoutError extends JoinError {}
 export declare class NodeError extends RumourError {}
 export declare class ClosedError extends NodeError {}
 export declare class TooLargeError extends NodeError {}

@@ -19,6 +19,8 @@ class RumourError extends Error {
 }
 class StartError extends RumourError {}
 class JoinError extends RumourError {}
+/** `joined()` waited its whole timeout; the node keeps trying its seeds. */
+class JoinTimeoutError extends JoinError {}
 class NodeError extends RumourError {}
 class ClosedError extends NodeError {}
 class TooLargeError extends NodeError {}
@@ -31,6 +33,7 @@ class StateError extends NodeError {}
 const KINDS = {
   Start: StartError,
   Join: JoinError,
+  JoinTimeout: JoinTimeoutError,
   Node: NodeError,
   Closed: ClosedError,
   TooLarge: TooLargeError,
@@ -79,15 +82,17 @@ const NUMBER = [
   'suspicionMaxTimeoutMult', 'pushPullInterval', 'probeInterval', 'probeTimeout',
   'awarenessMaxMultiplier', 'gossipNodes', 'gossipInterval', 'gossipToTheDeadTime',
   'deadNodeReclaimTime', 'udpBufferSize', 'broadcastQueueDepth', 'stateMaxValueBytes',
-  'stateMaxEntries', 'stateMaxBytes', 'stateTombstoneGrace',
+  'stateMaxEntries', 'stateMaxBytes', 'stateTombstoneGrace', 'retryJoinInterval', 'retryJoinMaxInterval',
+  'retryJoinMaxAttempts',
 ]
 const INTEGER = new Set([
   'protocolVersion', 'indirectChecks', 'retransmitMult', 'suspicionMult', 'suspicionMaxTimeoutMult',
   'awarenessMaxMultiplier', 'gossipNodes', 'udpBufferSize', 'broadcastQueueDepth', 'stateMaxValueBytes',
-  'stateMaxEntries',
+  'stateMaxEntries', 'retryJoinMaxAttempts',
 ])
 const BOOLEAN = [
   'disableTcpPings', 'gossipVerifyIncoming', 'gossipVerifyOutgoing', 'enableCompression', 'rawUserMessages',
+  'gossipToSeeds',
 ]
 
 function toBuffer(value, field) {
@@ -114,6 +119,10 @@ function checkConfig(cfg) {
   if (cfg.advertise !== undefined && cfg.advertise !== null && typeof cfg.advertise !== 'string') {
     throw bad('advertise', 'a "host:port" string')
   }
+  if (cfg.peersFile === null) cfg.peersFile = undefined
+  if (cfg.peersFile !== undefined && typeof cfg.peersFile !== 'string') {
+    throw bad('peersFile', 'a path string (or null for none)')
+  }
   if (!Array.isArray(cfg.seeds) || cfg.seeds.some((s) => typeof s !== 'string')) {
     throw bad('seeds', 'an array of "host:port" strings')
   }
@@ -128,7 +137,7 @@ function preset(name, overrides) {
     throw new TypeError('config overrides must be an object')
   }
   for (const [key, value] of Object.entries(overrides || {})) {
-    if (!(key in cfg) && key !== 'advertise') {
+    if (!(key in cfg) && key !== 'advertise' && key !== 'peersFile') {
       throw Object.assign(new TypeError(`unknown config field \`${key}\``), { field: key })
     }
     cfg[key] = value
@@ -151,7 +160,7 @@ const Config = Object.freeze({
 
 const EVENT_KINDS = [
   'memberJoined', 'memberUpdated', 'memberSuspect', 'memberRecovered', 'memberFailed', 'memberLeft',
-  'message', 'stateChanged', 'remoteState', 'eventsLost',
+  'message', 'stateChanged', 'remoteState', 'eventsLost', 'joined',
 ]
 const DEPTH = 4096
 
@@ -175,6 +184,8 @@ function toEvent(ev) {
       return Object.freeze({ type: 'remoteState', data: ev.data })
     case 'eventsLost':
       return Object.freeze({ type: 'eventsLost', count: ev.count })
+    case 'joined':
+      return Object.freeze({ type: 'joined', via: ev.via })
     default:
       return Object.freeze({ type: ev.kind, member: member(ev.member) })
   }
@@ -259,8 +270,9 @@ class Subscription {
 const asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose')
 
 /**
- * A cluster member. `Node.start(config)` binds its sockets, starts it and
- * joins `config.seeds`. It is an EventEmitter of the member and message
+ * A cluster member. `Node.start(config)` binds its sockets and starts it;
+ * it joins `config.seeds` in the background, trying until one answers
+ * (`await node.joined()` waits for that). It is an EventEmitter of the member and message
  * events; `events()` gives an async iterator instead. A running node keeps
  * the process alive, as a server does; after `close()` resolves the process
  * may exit, and no event is emitted any more.
@@ -270,6 +282,8 @@ class Node extends EventEmitter {
   #closed = false
   #closing = null
   #subs = new Set()
+  /** Pending `joined()` calls, rejected at close. */
+  #joinWaits = new Set()
 
   constructor(token) {
     super()
@@ -278,23 +292,83 @@ class Node extends EventEmitter {
 
   static #token = Symbol('rumour.Node')
 
-  /** Starts a node and joins `config.seeds` (if any). */
+  /**
+   * Starts a node. It joins `config.seeds` in the background, trying until
+   * one answers, so it never fails because a seed is down: start nodes in
+   * any order, and `await node.joined()` for the moment it joins.
+   */
   static async start(config = Config.lan()) {
     if (config === null || typeof config !== 'object' || typeof config.probeInterval !== 'number') {
       throw new TypeError('config must come from Config.lan(), Config.wan() or Config.local()')
     }
     const node = new Node(Node.#token)
-    const startConfig = { ...config, seeds: [], keys: [...config.keys] }
+    const startConfig = { ...config, seeds: [...config.seeds], keys: [...config.keys] }
     node.#native = call(() => native.NativeNode.start(startConfig, (ev) => node.#deliver(ev)))
-    if (config.seeds.length) {
-      try {
-        await node.join(config.seeds)
-      } catch (err) {
-        await node.close()
-        throw err
-      }
-    }
     return node
+  }
+
+  /**
+   * Resolves with the peer's "host:port" once this node has joined a
+   * cluster (a seed answered, or a peer joined it); at once if it has.
+   * Rejects with JoinTimeoutError after `timeout` ms (none: no limit; the
+   * node keeps trying), JoinError when it gave up after
+   * `retryJoinMaxAttempts`, ClosedError when the node closes first.
+   * Waits on the event loop, not on a worker thread.
+   */
+  joined({ timeout, signal } = {}) {
+    if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0))) {
+      return Promise.reject(Object.assign(new RangeError(`timeout must be a number of ms >= 0, not ${timeout}`), {
+        field: 'timeout',
+      }))
+    }
+    return new Promise((resolve, reject) => {
+      let timer = null
+      let poll = null
+      const done = (fn, value) => {
+        clearTimeout(timer)
+        clearInterval(poll)
+        this.#joinWaits.delete(onClose)
+        this.off('joined', onJoined)
+        signal?.removeEventListener('abort', onAbort)
+        fn(value)
+      }
+      const check = () => {
+        let status
+        try {
+          status = call(() => this.#n().joinStatus())
+        } catch (err) {
+          done(reject, err)
+          return true
+        }
+        if (status.state === 'joined') {
+          done(resolve, status.via)
+          return true
+        }
+        if (status.state === 'gaveUp') {
+          const text = `gave up joining after ${status.attempts} attempts; last: ${status.failures.join(', ')}`
+          done(reject, new JoinError(text))
+          return true
+        }
+        return false
+      }
+      const onJoined = (ev) => done(resolve, ev.via)
+      const onClose = () => done(reject, new ClosedError('the node closed before it joined'))
+      const onAbort = () => done(reject, signal.reason)
+      if (signal?.aborted) return reject(signal.reason)
+      if (check()) return
+      this.on('joined', onJoined)
+      this.#joinWaits.add(onClose)
+      signal?.addEventListener('abort', onAbort, { once: true })
+      // Giving up raises no event: look now and then.
+      poll = setInterval(check, 250)
+      poll.unref?.()
+      if (timeout !== undefined) {
+        timer = setTimeout(
+          () => done(reject, new JoinTimeoutError(`not joined within ${timeout} ms: no seed or peer has answered yet`)),
+          timeout,
+        )
+      }
+    })
   }
 
   #deliver(raw) {
@@ -368,6 +442,7 @@ class Node extends EventEmitter {
    * since the last gossip round) is not sent: a crash, for them.
    */
   close() {
+    for (const cancel of [...this.#joinWaits]) cancel()
     if (!this.#closing) {
       this.#closing = callAsync(this.#native.close()).then(() => {
         this.#closed = true
@@ -486,6 +561,7 @@ module.exports = {
   RumourError,
   StartError,
   JoinError,
+  JoinTimeoutError,
   NodeError,
   ClosedError,
   TooLargeError,

@@ -8,6 +8,7 @@ export const {
   RumourError,
   StartError,
   JoinError,
+  JoinTimeoutError,
   NodeError,
   ClosedError,
   TooLargeError,

@@ -18,7 +18,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
 use rumour::proto::{CommandError, MessageKind};
-use rumour::{Config, Event, JoinError, Member, MemberState, Node, NodeError, StartError, StateError};
+use rumour::{Config, Event, JoinError, JoinStatus, Member, MemberState, Node, NodeError, StartError, StateError};
 
 /// Builds the error `index.js` reads: kind, field at fault, text.
 fn fail(kind: &str, field: &str, text: impl std::fmt::Display) -> Error {
@@ -62,6 +62,11 @@ pub struct NativeConfig {
     pub bind: String,
     pub advertise: Option<String>,
     pub seeds: Vec<String>,
+    pub retry_join_interval: f64,
+    pub retry_join_max_interval: f64,
+    pub retry_join_max_attempts: u32,
+    pub gossip_to_seeds: bool,
+    pub peers_file: Option<String>,
     pub keys: Vec<Buffer>,
     pub label: String,
     pub meta: Buffer,
@@ -109,6 +114,11 @@ fn to_config(c: NativeConfig) -> Result<Config> {
         bind: c.bind,
         advertise: c.advertise,
         seeds: c.seeds,
+        retry_join_interval: ms("retryJoinInterval", c.retry_join_interval)?,
+        retry_join_max_interval: ms("retryJoinMaxInterval", c.retry_join_max_interval)?,
+        retry_join_max_attempts: c.retry_join_max_attempts,
+        gossip_to_seeds: c.gossip_to_seeds,
+        peers_file: c.peers_file.map(std::path::PathBuf::from),
         keys: c.keys.into_iter().map(|k| k.to_vec()).collect(),
         label: c.label,
         meta: c.meta.to_vec(),
@@ -184,6 +194,11 @@ pub fn config_preset(name: String) -> Result<NativeConfig> {
         bind: c.bind,
         advertise: c.advertise,
         seeds: c.seeds,
+        retry_join_interval: ms_of(c.retry_join_interval),
+        retry_join_max_interval: ms_of(c.retry_join_max_interval),
+        retry_join_max_attempts: c.retry_join_max_attempts,
+        gossip_to_seeds: c.gossip_to_seeds,
+        peers_file: c.peers_file.map(|p| p.to_string_lossy().into_owned()),
         keys: Vec::new(),
         label: c.label,
         meta: c.meta.into(),
@@ -254,7 +269,8 @@ fn member(m: &Member) -> NativeMember {
 #[napi(object)]
 pub struct NativeEvent {
     /// memberJoined, memberUpdated, memberSuspect, memberRecovered,
-    /// memberFailed, memberLeft, message, stateChanged, remoteState, eventsLost.
+    /// memberFailed, memberLeft, message, stateChanged, remoteState,
+    /// eventsLost, joined.
     pub kind: String,
     pub member: Option<NativeMember>,
     pub from: Option<String>,
@@ -267,6 +283,8 @@ pub struct NativeEvent {
     /// The write's timestamp (a hybrid logical clock reading) as a decimal string.
     pub timestamp: Option<String>,
     pub count: Option<f64>,
+    /// For `joined`: the peer's "host:port".
+    pub via: Option<String>,
 }
 
 fn event(e: &Event) -> NativeEvent {
@@ -281,6 +299,7 @@ fn event(e: &Event) -> NativeEvent {
         writer: None,
         timestamp: None,
         count: None,
+        via: None,
     };
     let mut with_member = |kind: &str, m: &Member| {
         out.kind = kind.into();
@@ -320,6 +339,10 @@ fn event(e: &Event) -> NativeEvent {
         Event::EventsLost(n) => {
             out.kind = "eventsLost".into();
             out.count = Some(*n as f64);
+        }
+        Event::Joined { via } => {
+            out.kind = "joined".into();
+            out.via = Some(via.to_string());
         }
     }
     out
@@ -409,6 +432,18 @@ impl Task for Work {
     }
 }
 
+/// Where joining the seeds stands (`Node::join_status`).
+#[napi(object)]
+pub struct NativeJoinStatus {
+    /// "waiting" (no seeds), "joining", "joined" or "gaveUp".
+    pub state: String,
+    /// For "joined": the peer's "host:port".
+    pub via: Option<String>,
+    pub attempts: u32,
+    /// For "gaveUp": why each address of the last attempt failed.
+    pub failures: Vec<String>,
+}
+
 fn timestamp(t: rumour::Timestamp) -> String {
     t.0.to_string()
 }
@@ -461,6 +496,21 @@ impl NativeNode {
     #[napi(catch_unwind, ts_return_type = "Promise<number>")]
     pub fn join(&self, seeds: Vec<String>) -> AsyncTask<Work> {
         AsyncTask::new(Work::Join(self.node.clone(), seeds))
+    }
+
+    /// Where joining the seeds stands, at once (index.js waits with it).
+    #[napi(catch_unwind)]
+    pub fn join_status(&self) -> Result<NativeJoinStatus> {
+        let status = self.node.join_status().map_err(node_error)?;
+        let (state, via, attempts, failures) = match status {
+            JoinStatus::Waiting => ("waiting", None, 0, Vec::new()),
+            JoinStatus::Joining { attempts } => ("joining", None, attempts, Vec::new()),
+            JoinStatus::Joined { via } => ("joined", Some(via.to_string()), 0, Vec::new()),
+            JoinStatus::GaveUp { attempts, failures } => {
+                ("gaveUp", None, attempts, failures.iter().map(|f| format!("{} ({})", f.seed, f.reason)).collect())
+            }
+        };
+        Ok(NativeJoinStatus { state: state.into(), via, attempts, failures })
     }
 
     /// Leaves gracefully, waiting up to `timeoutMs` for the news to go out.
@@ -531,7 +581,7 @@ impl NativeNode {
     pub fn stats(&self) -> Result<Vec<(String, f64)>> {
         let s = self.node.stats().map_err(node_error)?;
         let p = &s.proto;
-        let pairs: [(&str, u64); 20] = [
+        let pairs: [(&str, u64); 24] = [
             ("members", s.members as u64),
             ("packetsSent", p.packets_sent),
             ("bytesSent", p.bytes_sent),
@@ -552,6 +602,10 @@ impl NativeNode {
             ("streamsRejected", s.streams_rejected),
             ("streamsFailed", s.streams_failed),
             ("udpSendErrors", s.udp_send_errors),
+            ("joinAttempts", p.join_attempts),
+            ("seedPushPulls", p.seed_push_pulls),
+            ("hailsAnswered", p.hails_answered),
+            ("peersFileErrors", s.peers_file_errors),
         ];
         Ok(pairs.iter().map(|(k, v)| (k.to_string(), *v as f64)).collect())
     }

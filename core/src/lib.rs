@@ -19,8 +19,8 @@ pub mod sim;
 pub mod wire;
 
 pub use proto::{
-    Config, ConfigError, Event, Lifetime, Member, MemberState, StateChange, StateConfig, StateEntry, StateError,
-    Timestamp,
+    Config, ConfigError, Event, JoinStatus, Lifetime, Member, MemberState, StateChange, StateConfig, StateEntry,
+    StateError, Timestamp,
 };
 pub use runtime::{JoinError, Node, NodeError, NodeStats, StartError, State};
 

@@ -14,7 +14,7 @@ use super::driver::{Command, Driver, RuntimeCounters};
 use super::error::{JoinError, NodeError, StartError};
 use super::peers_file::PeersFile;
 use super::state::State;
-use crate::proto::{CommandError, Config, Event, Member, Proto, ProtoStats};
+use crate::proto::{CommandError, Config, Event, JoinStatus, Member, Proto, ProtoStats};
 
 /// Counters of a running node: the protocol's, and the runtime's own.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -229,6 +229,12 @@ impl Node {
             .send(Box::new(move |d: &mut Driver| d.wait_joined(timeout, reply)))
             .map_err(|_| JoinError::Shutdown)?;
         answer.await.map_err(|_| JoinError::Shutdown)?
+    }
+
+    /// Where joining the configured seeds stands, without waiting: for
+    /// callers that poll, or that wait on their own event loop.
+    pub fn join_status(&self) -> Result<JoinStatus, NodeError> {
+        self.call(|d| d.proto.join_status())
     }
 
     /// Leaves gracefully: tells the cluster, waits until the news has been

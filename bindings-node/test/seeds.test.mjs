@@ -1,0 +1,120 @@
+// Seeds that keep working (issue 16): a node started before its seed starts
+// anyway and joins once the seed is up; joined() resolves, times out or
+// reports giving up; bad settings name their field; a bad peer file never
+// stops a node.
+import assert from 'node:assert/strict'
+import dgram from 'node:dgram'
+import { mkdtempSync, rmSync } from 'node:fs'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { after, test } from 'node:test'
+import { Config, JoinError, JoinTimeoutError, Node } from '../index.mjs'
+import { closeAll, config, sleep } from './helpers.mjs'
+
+after(closeAll)
+
+/** A port free for TCP and UDP on 127.0.0.1 right now. */
+async function freePort() {
+  for (let i = 0; i < 50; i++) {
+    const server = net.createServer()
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address()
+    await new Promise((resolve) => server.close(resolve))
+    const udp = dgram.createSocket('udp4')
+    const ok = await new Promise((resolve) => {
+      udp.once('error', () => resolve(false))
+      udp.bind(port, '127.0.0.1', () => resolve(true))
+    })
+    await new Promise((resolve) => udp.close(resolve))
+    if (ok) return port
+  }
+  throw new Error('no free port')
+}
+
+test('a node started before its seed joins once the seed is up', async () => {
+  const port = await freePort()
+  const seedAddr = `127.0.0.1:${port}`
+  const b = await Node.start(Config.lan({ name: 'b', bind: '127.0.0.1:0', seeds: [seedAddr] }))
+  try {
+    const events = []
+    b.on('joined', (e) => events.push(e))
+    await assert.rejects(b.joined({ timeout: 300 }), (err) => err instanceof JoinTimeoutError && err instanceof JoinError)
+    await sleep(2000)
+    const a = await Node.start(Config.lan({ name: 'a', bind: seedAddr }))
+    try {
+      const started = Date.now()
+      const via = await b.joined({ timeout: 10000 })
+      assert.equal(via, a.addr)
+      console.log(`joined ${Date.now() - started} ms after the seed started`)
+      assert.deepEqual(events, [{ type: 'joined', via: a.addr }])
+      assert.ok(b.stats().joinAttempts >= 2)
+      assert.equal(await b.joined({ timeout: 0 }), a.addr, 'at once from now on')
+      await b.leave()
+    } finally {
+      await a.close()
+    }
+  } finally {
+    await b.close()
+  }
+})
+
+test('joined() rejects with JoinError naming the seed when the node gives up', async () => {
+  const port = await freePort()
+  const n = await Node.start(
+    config('quitter', { seeds: [`127.0.0.1:${port}`], retryJoinInterval: 50, retryJoinMaxAttempts: 2 }),
+  )
+  try {
+    await assert.rejects(n.joined({ timeout: 10000 }), (err) => {
+      assert.ok(err instanceof JoinError && !(err instanceof JoinTimeoutError), String(err))
+      assert.match(err.message, new RegExp(String(port)))
+      return true
+    })
+    assert.equal(n.stats().joinAttempts, 2)
+  } finally {
+    await n.close()
+  }
+})
+
+test('joined() rejects with ClosedError when the node closes first', async () => {
+  const n = await Node.start(config('closer', { seeds: ['127.0.0.1:1'] }))
+  const rejected = assert.rejects(n.joined(), (err) => err.name === 'ClosedError')
+  await n.close()
+  await rejected
+})
+
+test('bad seed settings name their field', () => {
+  const cases = [
+    [{ retryJoinInterval: 0 }, RangeError, 'retryJoinInterval'],
+    [{ retryJoinMaxInterval: 1 }, RangeError, 'retryJoinMaxInterval'],
+    [{ retryJoinMaxAttempts: -1 }, RangeError, 'retryJoinMaxAttempts'],
+    [{ gossipToSeeds: 'yes' }, TypeError, 'gossipToSeeds'],
+    [{ peersFile: 42 }, TypeError, 'peersFile'],
+    [{ peersFile: '' }, RangeError, 'peersFile'],
+  ]
+  for (const [overrides, kind, field] of cases) {
+    assert.throws(() => Config.lan(overrides), (err) => {
+      assert.ok(err instanceof kind, `${JSON.stringify(overrides)} gave ${err}`)
+      assert.equal(err.field, field)
+      return true
+    })
+  }
+})
+
+test('bad seeds and a peer file that is a directory never stop a node', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'rumour-peers-'))
+  try {
+    const n = await Node.start(
+      config('hardy', { seeds: ['nowhere.invalid:7946', '127.0.0.1:1'], retryJoinInterval: 50, peersFile: dir }),
+    )
+    try {
+      await assert.rejects(n.joined({ timeout: 300 }), JoinTimeoutError)
+      assert.ok(n.stats().peersFileErrors >= 1)
+      assert.ok(n.stats().joinAttempts >= 1)
+    } finally {
+      await n.close()
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
