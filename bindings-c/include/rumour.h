@@ -92,6 +92,9 @@ typedef enum {
   RUMOUR_EVENT_REMOTE_STATE = 8,
   // `lost` events were dropped because the callback fell behind.
   RUMOUR_EVENT_EVENTS_LOST = 9,
+  // This node joined a cluster: `via` answered a join or joined it.
+  // Once per start; what `rumour_node_joined` waits for.
+  RUMOUR_EVENT_JOINED = 10,
 } rumour_event_kind;
 
 // How a member is seen.
@@ -184,6 +187,8 @@ typedef struct {
   uint64_t timestamp;
   // For `RUMOUR_EVENT_EVENTS_LOST`: how many.
   uint64_t lost;
+  // For `RUMOUR_EVENT_JOINED`: the peer's "host:port" (NUL-terminated).
+  const char *via;
 } rumour_event;
 
 // The event callback: called on the node's one dispatch thread, serially,
@@ -213,6 +218,12 @@ typedef struct {
   uint64_t events_lost;
   // Bytes of replicated-map anti-entropy sent.
   uint64_t state_sync_bytes;
+  // Attempts to join the configured seeds.
+  uint64_t join_attempts;
+  // Push-pulls with seeds missing from the live members.
+  uint64_t seed_push_pulls;
+  // Peer file reads or writes that failed.
+  uint64_t peers_file_errors;
 } rumour_stats;
 
 // One live entry of the replicated map; pointers valid until the snapshot
@@ -267,8 +278,10 @@ rumour_status rumour_config_new(const char *preset, rumour_config **out);
 // Releases a config (NULL is fine).
 void rumour_config_free(rumour_config *config);
 
-// Sets a text field: "name", "bind" ("host:port"), "advertise", "label".
-// The string is copied.
+// Sets a text field: "name", "bind" ("host:port"), "advertise", "label",
+// "peers_file" (a path: the node keeps the members it knows and its
+// incarnation there, and reads them back at start; a bad file is logged
+// and ignored). The string is copied.
 rumour_status rumour_config_set_string(rumour_config *config, const char *field, const char *value);
 
 // Sets a whole-number field: "protocol_version", "indirect_checks",
@@ -278,15 +291,20 @@ rumour_status rumour_config_set_string(rumour_config *config, const char *field,
 // "state_max_bytes"; or a duration in milliseconds: "tcp_timeout",
 // "push_pull_interval", "probe_interval", "probe_timeout",
 // "gossip_interval", "gossip_to_the_dead_time", "dead_node_reclaim_time",
-// "state_tombstone_grace"; or a flag (0 or 1): "disable_tcp_pings",
+// "state_tombstone_grace", "retry_join_interval" (the wait after a
+// failed attempt to join the seeds, doubling per failure; default 1000),
+// "retry_join_max_interval" (its cap; default 30000); "retry_join_max_attempts"
+// (0, the default: forever); or a flag (0 or 1): "disable_tcp_pings",
 // "gossip_verify_incoming", "gossip_verify_outgoing",
-// "enable_compression", "raw_user_messages".
+// "enable_compression", "raw_user_messages", "gossip_to_seeds" (push-pull
+// with seeds missing from the live members; default 1).
 rumour_status rumour_config_set_number(rumour_config *config, const char *field, uint64_t value);
 
 // Sets the node's metadata (at most 512 bytes; copied).
 rumour_status rumour_config_set_meta(rumour_config *config, const uint8_t *meta, size_t len);
 
-// Adds a seed ("host:port", host names allowed) to join at start (copied).
+// Adds a seed ("host:port", host names allowed; copied). The node tries
+// its seeds from the start until one answers (see "retry_join_interval").
 rumour_status rumour_config_add_seed(rumour_config *config, const char *seed);
 
 // Adds an encryption key (16, 24 or 32 bytes; copied); the first added
@@ -294,8 +312,9 @@ rumour_status rumour_config_add_seed(rumour_config *config, const char *seed);
 rumour_status rumour_config_add_key(rumour_config *config, const uint8_t *key, size_t len);
 
 // Starts a node: binds its sockets, starts its threads and joins the
-// config's seeds in the background (use `rumour_node_join` to wait for and
-// check a join). `config` is only read (keep or free it). `callback` (may
+// config's seeds in the background, trying until one answers: it never
+// fails because a seed is down, so nodes start in any order (wait with
+// `rumour_node_joined`; `rumour_node_join` is a one-shot join). `config` is only read (keep or free it). `callback` (may
 // be NULL) gets every event on the dispatch thread; `user_data_free` (may
 // be NULL) runs exactly once after the last callback, also when this call
 // fails. `*out` receives the node, which the caller frees with
@@ -321,6 +340,20 @@ rumour_status rumour_node_join(const rumour_node *node,
                                const char *const *seeds,
                                size_t count,
                                size_t *answered);
+
+// Blocks until this node has joined a cluster (a seed answered, or a peer
+// joined it; at once if it has), at most `timeout_ms` (`UINT64_MAX`: no
+// limit). On success, when `via` is not NULL, the peer's "host:port" is
+// written there, NUL-terminated (`via_len` bytes of room; 64 always
+// suffice). `RUMOUR_ERR_TIMEOUT` when the time ran out (the node keeps
+// trying), `RUMOUR_ERR_JOIN` when it gave up after
+// "retry_join_max_attempts" (the message lists the failures),
+// `RUMOUR_ERR_SHUT_DOWN`, `RUMOUR_ERR_INVALID_ARGUMENT` when `via_len` is
+// too small (nothing written).
+rumour_status rumour_node_joined(const rumour_node *node,
+                                 uint64_t timeout_ms,
+                                 char *via,
+                                 size_t via_len);
 
 // Leaves gracefully, waiting up to `timeout_ms` for the news to go out;
 // peers see the node as left, not failed. The node keeps running until

@@ -185,8 +185,10 @@ unsafe fn config_mut<'a>(c: *mut rumour_config) -> Result<&'a mut Config, rumour
     c.as_mut().map(|c| &mut c.inner).ok_or_else(|| err(RUMOUR_ERR_NULL, "config is NULL"))
 }
 
-/// Sets a text field: "name", "bind" ("host:port"), "advertise", "label".
-/// The string is copied.
+/// Sets a text field: "name", "bind" ("host:port"), "advertise", "label",
+/// "peers_file" (a path: the node keeps the members it knows and its
+/// incarnation there, and reads them back at start; a bad file is logged
+/// and ignored). The string is copied.
 #[no_mangle]
 pub unsafe extern "C" fn rumour_config_set_string(
     config: *mut rumour_config,
@@ -202,6 +204,7 @@ pub unsafe extern "C" fn rumour_config_set_string(
             "bind" => c.bind = value,
             "advertise" => c.advertise = Some(value),
             "label" => c.label = value,
+            "peers_file" => c.peers_file = Some(value.into()),
             other => return err(RUMOUR_ERR_INVALID_ARGUMENT, format!("unknown text field {other:?}")),
         }
         check(c)
@@ -215,9 +218,13 @@ pub unsafe extern "C" fn rumour_config_set_string(
 /// "state_max_bytes"; or a duration in milliseconds: "tcp_timeout",
 /// "push_pull_interval", "probe_interval", "probe_timeout",
 /// "gossip_interval", "gossip_to_the_dead_time", "dead_node_reclaim_time",
-/// "state_tombstone_grace"; or a flag (0 or 1): "disable_tcp_pings",
+/// "state_tombstone_grace", "retry_join_interval" (the wait after a
+/// failed attempt to join the seeds, doubling per failure; default 1000),
+/// "retry_join_max_interval" (its cap; default 30000); "retry_join_max_attempts"
+/// (0, the default: forever); or a flag (0 or 1): "disable_tcp_pings",
 /// "gossip_verify_incoming", "gossip_verify_outgoing",
-/// "enable_compression", "raw_user_messages".
+/// "enable_compression", "raw_user_messages", "gossip_to_seeds" (push-pull
+/// with seeds missing from the live members; default 1).
 #[no_mangle]
 pub unsafe extern "C" fn rumour_config_set_number(
     config: *mut rumour_config,
@@ -263,6 +270,10 @@ pub unsafe extern "C" fn rumour_config_set_number(
             "gossip_to_the_dead_time" => c.gossip_to_the_dead_time = ms,
             "dead_node_reclaim_time" => c.dead_node_reclaim_time = ms,
             "state_tombstone_grace" => c.state.tombstone_grace = ms,
+            "retry_join_interval" => c.retry_join_interval = ms,
+            "retry_join_max_interval" => c.retry_join_max_interval = ms,
+            "retry_join_max_attempts" => c.retry_join_max_attempts = tri!(small(u32::MAX.into())) as u32,
+            "gossip_to_seeds" => c.gossip_to_seeds = tri!(flag()),
             "disable_tcp_pings" => c.disable_tcp_pings = tri!(flag()),
             "gossip_verify_incoming" => c.gossip_verify_incoming = tri!(flag()),
             "gossip_verify_outgoing" => c.gossip_verify_outgoing = tri!(flag()),
@@ -288,7 +299,8 @@ pub unsafe extern "C" fn rumour_config_set_meta(
     })
 }
 
-/// Adds a seed ("host:port", host names allowed) to join at start (copied).
+/// Adds a seed ("host:port", host names allowed; copied). The node tries
+/// its seeds from the start until one answers (see "retry_join_interval").
 #[no_mangle]
 pub unsafe extern "C" fn rumour_config_add_seed(config: *mut rumour_config, seed: *const c_char) -> rumour_status {
     guard(|| {
@@ -352,6 +364,9 @@ pub enum rumour_event_kind {
     RUMOUR_EVENT_REMOTE_STATE = 8,
     /// `lost` events were dropped because the callback fell behind.
     RUMOUR_EVENT_EVENTS_LOST = 9,
+    /// This node joined a cluster: `via` answered a join or joined it.
+    /// Once per start; what `rumour_node_joined` waits for.
+    RUMOUR_EVENT_JOINED = 10,
 }
 
 /// How a member is seen.
@@ -426,6 +441,8 @@ pub struct rumour_event {
     pub timestamp: u64,
     /// For `RUMOUR_EVENT_EVENTS_LOST`: how many.
     pub lost: u64,
+    /// For `RUMOUR_EVENT_JOINED`: the peer's "host:port" (NUL-terminated).
+    pub via: *const c_char,
 }
 
 /// The event callback: called on the node's one dispatch thread, serially,
@@ -509,9 +526,10 @@ impl Sink {
             writer: std::ptr::null(),
             timestamp: 0,
             lost: 0,
+            via: std::ptr::null(),
         };
         // Strings that must outlive the call.
-        let (strings, from, key, writer);
+        let (strings, from, key, writer, via);
         use rumour_event_kind::*;
         let member = match e {
             Event::MemberJoined(m) => Some((RUMOUR_EVENT_MEMBER_JOINED, m)),
@@ -562,6 +580,11 @@ impl Sink {
                 ev.kind = RUMOUR_EVENT_EVENTS_LOST;
                 ev.lost = *n;
             }
+            Event::Joined { via: peer } => {
+                via = cstring(&peer.to_string());
+                ev.kind = RUMOUR_EVENT_JOINED;
+                ev.via = via.as_ptr();
+            }
             _ => {}
         }
         // SAFETY: the caller's callback with a pointer valid for the call.
@@ -580,8 +603,9 @@ pub struct rumour_node {
 }
 
 /// Starts a node: binds its sockets, starts its threads and joins the
-/// config's seeds in the background (use `rumour_node_join` to wait for and
-/// check a join). `config` is only read (keep or free it). `callback` (may
+/// config's seeds in the background, trying until one answers: it never
+/// fails because a seed is down, so nodes start in any order (wait with
+/// `rumour_node_joined`; `rumour_node_join` is a one-shot join). `config` is only read (keep or free it). `callback` (may
 /// be NULL) gets every event on the dispatch thread; `user_data_free` (may
 /// be NULL) runs exactly once after the last callback, also when this call
 /// fails. `*out` receives the node, which the caller frees with
@@ -657,6 +681,50 @@ pub unsafe extern "C" fn rumour_node_join(
                 }
                 RUMOUR_OK
             }
+            Err(e @ JoinError::Shutdown) => err(RUMOUR_ERR_SHUT_DOWN, e),
+            Err(e) => err(RUMOUR_ERR_JOIN, e),
+        }
+    })
+}
+
+/// Blocks until this node has joined a cluster (a seed answered, or a peer
+/// joined it; at once if it has), at most `timeout_ms` (`UINT64_MAX`: no
+/// limit). On success, when `via` is not NULL, the peer's "host:port" is
+/// written there, NUL-terminated (`via_len` bytes of room; 64 always
+/// suffice). `RUMOUR_ERR_TIMEOUT` when the time ran out (the node keeps
+/// trying), `RUMOUR_ERR_JOIN` when it gave up after
+/// "retry_join_max_attempts" (the message lists the failures),
+/// `RUMOUR_ERR_SHUT_DOWN`, `RUMOUR_ERR_INVALID_ARGUMENT` when `via_len` is
+/// too small (nothing written).
+#[no_mangle]
+pub unsafe extern "C" fn rumour_node_joined(
+    node: *const rumour_node,
+    timeout_ms: u64,
+    via: *mut c_char,
+    via_len: usize,
+) -> rumour_status {
+    guard(|| {
+        let n = tri!(node_ref(node));
+        let timeout = if timeout_ms == u64::MAX { Duration::MAX } else { Duration::from_millis(timeout_ms) };
+        match n.node.joined(timeout) {
+            Ok(peer) => {
+                if via.is_null() {
+                    return RUMOUR_OK;
+                }
+                let text = peer.to_string();
+                if text.len() + 1 > via_len {
+                    return err(
+                        RUMOUR_ERR_INVALID_ARGUMENT,
+                        format!("via_len {via_len} is too small for {text:?} ({} bytes with the NUL)", text.len() + 1),
+                    );
+                }
+                // SAFETY: the caller gives `via_len` writable bytes at `via`,
+                // and the text and its NUL fit (checked above).
+                std::ptr::copy_nonoverlapping(text.as_ptr(), via.cast::<u8>(), text.len());
+                *via.add(text.len()) = 0;
+                RUMOUR_OK
+            }
+            Err(e @ JoinError::Timeout(_)) => err(RUMOUR_ERR_TIMEOUT, e),
             Err(e @ JoinError::Shutdown) => err(RUMOUR_ERR_SHUT_DOWN, e),
             Err(e) => err(RUMOUR_ERR_JOIN, e),
         }
@@ -796,6 +864,12 @@ pub struct rumour_stats {
     pub events_lost: u64,
     /// Bytes of replicated-map anti-entropy sent.
     pub state_sync_bytes: u64,
+    /// Attempts to join the configured seeds.
+    pub join_attempts: u64,
+    /// Push-pulls with seeds missing from the live members.
+    pub seed_push_pulls: u64,
+    /// Peer file reads or writes that failed.
+    pub peers_file_errors: u64,
 }
 
 /// Fills `*out` with the node's counters.
@@ -815,6 +889,9 @@ pub unsafe extern "C" fn rumour_node_stats(node: *const rumour_node, out: *mut r
                     refutes: s.proto.refutes,
                     events_lost: s.events_lost,
                     state_sync_bytes: s.proto.state_sync_bytes,
+                    join_attempts: s.proto.join_attempts,
+                    seed_push_pulls: s.proto.seed_push_pulls,
+                    peers_file_errors: s.peers_file_errors,
                 };
                 RUMOUR_OK
             }

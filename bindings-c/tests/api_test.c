@@ -5,10 +5,13 @@
  * by `make -C bindings-c test`.
  */
 #define _DEFAULT_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "rumour.h"
@@ -28,7 +31,8 @@ static int passed, failed;
 
 struct seen {
     pthread_mutex_t lock;
-    int joined, updated, messages, direct, state_changes, left, failed, frees;
+    int joined, updated, messages, direct, state_changes, left, failed, frees, cluster_joined;
+    char via[64];
     char last_message[64];
 };
 
@@ -49,6 +53,10 @@ static void on_event(const rumour_event *ev, void *user_data) {
         }
         break;
     case RUMOUR_EVENT_STATE_CHANGED: s->state_changes++; break;
+    case RUMOUR_EVENT_JOINED:
+        s->cluster_joined++;
+        if (ev->via && strlen(ev->via) < sizeof s->via) strcpy(s->via, ev->via);
+        break;
     default: break;
     }
     pthread_mutex_unlock(&s->lock);
@@ -84,6 +92,83 @@ static rumour_config *local_config(const char *name) {
     rumour_config_set_string(c, "bind", "127.0.0.1:0");
     rumour_config_set_number(c, "retransmit_mult", 4);
     return c;
+}
+
+/* A port free on 127.0.0.1 for TCP right now (the OS's pick, released). */
+static int free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* Seeds that keep working: a node whose seed is down starts anyway,
+ * rumour_node_joined times out, then answers once the seed is up; a node
+ * that gives up reports RUMOUR_ERR_JOIN; bad values are refused. */
+static void seeds_test(void) {
+    char seed[32], via[64];
+    int port = free_port();
+    CHECK(port > 0, "a free port");
+    snprintf(seed, sizeof seed, "127.0.0.1:%d", port);
+
+    rumour_config *bad = local_config("c-bad");
+    CHECK(rumour_config_set_number(bad, "retry_join_interval", 0) == RUMOUR_ERR_CONFIG, "zero retry interval");
+    CHECK(strstr(rumour_last_error_message(), "retry_join_interval") != NULL, "the message names it");
+    CHECK(rumour_config_set_number(bad, "gossip_to_seeds", 2) == RUMOUR_ERR_CONFIG, "gossip_to_seeds is a flag");
+    CHECK(rumour_config_set_string(bad, "peers_file", NULL) == RUMOUR_ERR_NULL, "NULL peers file");
+    CHECK(rumour_config_set_string(bad, "peers_file", "") == RUMOUR_ERR_CONFIG, "empty peers file");
+    rumour_config_free(bad);
+
+    struct seen sw = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    struct seen ss = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    rumour_config *cw = local_config("c-early");
+    CHECK(rumour_config_add_seed(cw, seed) == RUMOUR_OK, "seed");
+    char dir[] = "/tmp/rumour-c-peers-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "a temporary directory");
+    CHECK(rumour_config_set_string(cw, "peers_file", dir) == RUMOUR_OK, "a peers file that is a directory");
+    rumour_node *w = NULL;
+    CHECK(rumour_node_start(cw, on_event, &sw, on_free, &w) == RUMOUR_OK, "start before the seed");
+    rumour_config_free(cw);
+    CHECK(rumour_node_joined(w, 300, via, sizeof via) == RUMOUR_ERR_TIMEOUT, "joined times out");
+    rumour_config *cs = local_config("c-seed");
+    rumour_config_set_string(cs, "bind", seed);
+    rumour_node *s = NULL;
+    CHECK(rumour_node_start(cs, on_event, &ss, on_free, &s) == RUMOUR_OK, "start the seed");
+    rumour_config_free(cs);
+    CHECK(rumour_node_joined(w, 10000, via, 4) == RUMOUR_ERR_INVALID_ARGUMENT, "via buffer too small");
+    CHECK(rumour_node_joined(w, 10000, via, sizeof via) == RUMOUR_OK, "joined once the seed is up");
+    CHECK(strcmp(via, seed) == 0, "via is the seed");
+    CHECK(rumour_node_joined(w, 0, NULL, 0) == RUMOUR_OK, "joined answers at once now");
+    CHECK(wait_for(&sw, &sw.cluster_joined, 1), "a JOINED event");
+    pthread_mutex_lock(&sw.lock);
+    CHECK(strcmp(sw.via, seed) == 0, "the event's via");
+    pthread_mutex_unlock(&sw.lock);
+    rumour_stats st;
+    CHECK(rumour_node_stats(w, &st) == RUMOUR_OK && st.join_attempts >= 1 && st.peers_file_errors >= 1,
+          "join attempts and peer file errors counted");
+    rumour_node_free(w);
+    rumour_node_free(s);
+    rmdir(dir);
+
+    struct seen sq = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    rumour_config *cq = local_config("c-quitter");
+    rumour_config_add_seed(cq, "127.0.0.1:1");
+    rumour_config_set_number(cq, "retry_join_interval", 50);
+    rumour_config_set_number(cq, "retry_join_max_attempts", 2);
+    rumour_node *q = NULL;
+    CHECK(rumour_node_start(cq, on_event, &sq, on_free, &q) == RUMOUR_OK, "start a node that will give up");
+    rumour_config_free(cq);
+    CHECK(rumour_node_joined(q, 10000, via, sizeof via) == RUMOUR_ERR_JOIN, "gave up");
+    CHECK(strstr(rumour_last_error_message(), "127.0.0.1:1") != NULL, "the message names the seed");
+    CHECK(rumour_node_joined(NULL, 0, NULL, 0) == RUMOUR_ERR_NULL, "NULL node");
+    rumour_node_free(q);
 }
 
 int main(void) {
@@ -211,6 +296,8 @@ int main(void) {
     CHECK(rumour_node_start(cc, on_event, &sc, on_free, &c) == RUMOUR_ERR_CONFIG && c == NULL, "bad bind address");
     CHECK(get(&sc, &sc.frees) == 1, "user_data freed when start fails");
     rumour_config_free(cc);
+
+    seeds_test();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
