@@ -27,6 +27,7 @@ def test_async_with_starts_joins_leaves_and_closes() -> None:
         async with rumour.Node(config("a0")) as a:
             joined = a.events()
             async with rumour.Node(config("a1", seeds=[a.addr])) as b:
+                assert await b.joined(timeout=10) == a.addr
                 e = await first(joined, rumour.MemberJoined)
                 assert e.member.name == "a1"
                 assert {m.name for m in b.members()} == {"a0", "a1"}

@@ -58,6 +58,10 @@ async function one() {
   const config = Config.local({ name, bind: `127.0.0.1:${values.port}`, seeds: values.seed ? [values.seed] : [] })
   const node = await Node.start(config)
   console.log(`${name}: listening on ${node.addr}`)
+  if (values.seed) {
+    // The seed may start after us: the node keeps trying until it answers.
+    console.log(`${name}: joined through ${await node.joined({ timeout: 30000 })}`)
+  }
   for (const type of ['memberJoined', 'memberLeft', 'memberFailed']) {
     node.on(type, (e) => console.log(`${name}: ${type} ${e.member.name}`))
   }

@@ -31,6 +31,9 @@ async def run(name: str, port: int, seed: str | None, seconds: float | None) -> 
     config = rumour.Config.local(name=name, bind=f"127.0.0.1:{port}", seeds=[seed] if seed else [])
     async with rumour.Node(config) as node:
         print(f"{name}: listening on {node.addr}", flush=True)
+        if seed:
+            # The seed may start after us: the node keeps trying until it answers.
+            print(f"{name}: joined through {await node.joined(timeout=30)}", flush=True)
         await node.broadcast(f"hello from {name}".encode())
 
         async def narrate() -> None:
