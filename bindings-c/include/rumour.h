@@ -222,6 +222,9 @@ typedef struct {
   uint64_t join_attempts;
   // Push-pulls with seeds missing from the live members.
   uint64_t seed_push_pulls;
+  // Joins back to an unknown peer that reached this node while it was
+  // alone (a cluster that still counted it as a member).
+  uint64_t hails_answered;
   // Peer file reads or writes that failed.
   uint64_t peers_file_errors;
 } rumour_stats;

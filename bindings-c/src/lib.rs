@@ -868,6 +868,9 @@ pub struct rumour_stats {
     pub join_attempts: u64,
     /// Push-pulls with seeds missing from the live members.
     pub seed_push_pulls: u64,
+    /// Joins back to an unknown peer that reached this node while it was
+    /// alone (a cluster that still counted it as a member).
+    pub hails_answered: u64,
     /// Peer file reads or writes that failed.
     pub peers_file_errors: u64,
 }
@@ -891,6 +894,7 @@ pub unsafe extern "C" fn rumour_node_stats(node: *const rumour_node, out: *mut r
                     state_sync_bytes: s.proto.state_sync_bytes,
                     join_attempts: s.proto.join_attempts,
                     seed_push_pulls: s.proto.seed_push_pulls,
+                    hails_answered: s.proto.hails_answered,
                     peers_file_errors: s.peers_file_errors,
                 };
                 RUMOUR_OK
