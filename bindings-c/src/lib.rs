@@ -37,7 +37,8 @@ pub enum rumour_status {
     RUMOUR_ERR_CONFIG = 3,
     /// The node could not start (address in use, no thread).
     RUMOUR_ERR_START = 4,
-    /// No seed answered the join.
+    /// No seed answered the join (`rumour_node_join`), or the node gave up
+    /// joining its seeds (`rumour_node_joined`); the message lists why.
     RUMOUR_ERR_JOIN = 5,
     /// Metadata, a message, a key or a value is too large.
     RUMOUR_ERR_TOO_LARGE = 6,
@@ -47,7 +48,9 @@ pub enum rumour_status {
     RUMOUR_ERR_LEFT = 8,
     /// A keyring change was refused.
     RUMOUR_ERR_KEYRING = 9,
-    /// `leave` could not confirm in time (the node has left anyway).
+    /// A wait ran out: `rumour_node_leave` could not confirm in time (the
+    /// node has left anyway), or `rumour_node_joined` saw no join yet (the
+    /// node keeps trying).
     RUMOUR_ERR_TIMEOUT = 10,
     /// The node is shut down.
     RUMOUR_ERR_SHUT_DOWN = 11,
@@ -603,9 +606,11 @@ pub struct rumour_node {
 }
 
 /// Starts a node: binds its sockets, starts its threads and joins the
-/// config's seeds in the background, trying until one answers: it never
-/// fails because a seed is down, so nodes start in any order (wait with
-/// `rumour_node_joined`; `rumour_node_join` is a one-shot join). `config` is only read (keep or free it). `callback` (may
+/// config's seeds in the background, trying until one answers (or until
+/// "retry_join_max_attempts"): it never fails because a seed is down, so
+/// nodes start in any order. `rumour_node_joined` waits for the join;
+/// `rumour_node_join` joins given seeds once, now. Does not block on the
+/// network. `config` is only read (keep or free it). `callback` (may
 /// be NULL) gets every event on the dispatch thread; `user_data_free` (may
 /// be NULL) runs exactly once after the last callback, also when this call
 /// fails. `*out` receives the node, which the caller frees with
@@ -688,14 +693,17 @@ pub unsafe extern "C" fn rumour_node_join(
 }
 
 /// Blocks until this node has joined a cluster (a seed answered, or a peer
-/// joined it; at once if it has), at most `timeout_ms` (`UINT64_MAX`: no
-/// limit). On success, when `via` is not NULL, the peer's "host:port" is
-/// written there, NUL-terminated (`via_len` bytes of room; 64 always
-/// suffice). `RUMOUR_ERR_TIMEOUT` when the time ran out (the node keeps
-/// trying), `RUMOUR_ERR_JOIN` when it gave up after
+/// joined it; at once if it has; a node without seeds waits to be joined),
+/// at most `timeout_ms` (0: just look; `UINT64_MAX`: no limit). On success,
+/// when `via` is not NULL, the peer's "host:port" is written there,
+/// NUL-terminated (`via_len` bytes of room; 64 always suffice); `via` is
+/// written on success only. `RUMOUR_ERR_TIMEOUT` when the time ran out (the
+/// node keeps trying; call again), `RUMOUR_ERR_JOIN` when it gave up after
 /// "retry_join_max_attempts" (the message lists the failures),
 /// `RUMOUR_ERR_SHUT_DOWN`, `RUMOUR_ERR_INVALID_ARGUMENT` when `via_len` is
-/// too small (nothing written).
+/// too small (the node did join; nothing written). Any thread may wait,
+/// several at once; inside the callback the wait holds up later events
+/// (the callback gets `RUMOUR_EVENT_JOINED` instead).
 #[no_mangle]
 pub unsafe extern "C" fn rumour_node_joined(
     node: *const rumour_node,
