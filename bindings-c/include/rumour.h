@@ -133,7 +133,8 @@ typedef enum {
 } rumour_lifetime;
 
 // A node configuration (opaque). Made by `rumour_config_new`, released by
-// `rumour_config_free`; the setters validate what they can at once.
+// `rumour_config_free`; the setters validate the config at once, and one
+// that fails leaves it as it was.
 typedef struct rumour_config rumour_config;
 
 // A snapshot of entries (opaque): `rumour_entries_len`, `rumour_entries_get`,
@@ -287,7 +288,8 @@ void rumour_config_free(rumour_config *config);
 // Sets a text field: "name", "bind" ("host:port"), "advertise", "label",
 // "peers_file" (a path: the node keeps the members it knows and its
 // incarnation there, and reads them back at start; a bad file is logged
-// and ignored). The string is copied.
+// and ignored; counted in `peers_file_errors`). The string is copied.
+// On failure the config is unchanged.
 rumour_status rumour_config_set_string(rumour_config *config, const char *field, const char *value);
 
 // Sets a whole-number field: "protocol_version", "indirect_checks",
@@ -298,15 +300,30 @@ rumour_status rumour_config_set_string(rumour_config *config, const char *field,
 // "push_pull_interval", "probe_interval", "probe_timeout",
 // "gossip_interval", "gossip_to_the_dead_time", "dead_node_reclaim_time",
 // "state_tombstone_grace", "retry_join_interval" (the wait after a
-// failed attempt to join the seeds, doubling per failure; default 1000),
-// "retry_join_max_interval" (its cap; default 30000); "retry_join_max_attempts"
-// (0, the default: forever); or a flag (0 or 1): "disable_tcp_pings",
-// "gossip_verify_incoming", "gossip_verify_outgoing",
-// "enable_compression", "raw_user_messages", "gossip_to_seeds" (push-pull
-// with seeds missing from the live members; default 1).
+// failed attempt to join the seeds, doubling per failure; not zero;
+// default 1000), "retry_join_max_interval" (its cap, at least
+// "retry_join_interval"; default 30000); "retry_join_max_attempts" (0, the
+// default: forever; see also `rumour_config_set_retry_join`); or a flag
+// (0 or 1): "disable_tcp_pings", "gossip_verify_incoming",
+// "gossip_verify_outgoing", "enable_compression", "raw_user_messages",
+// "gossip_to_seeds" (push-pull with seeds missing from the live members;
+// default 1). On failure the config is unchanged.
 rumour_status rumour_config_set_number(rumour_config *config, const char *field, uint64_t value);
 
-// Sets the node's metadata (at most 512 bytes; copied).
+// Sets how the node retries its seeds, the three together (one at a time,
+// a larger "retry_join_interval" would be refused until
+// "retry_join_max_interval" was raised): after a failed attempt it waits
+// `interval_ms` (not zero), doubling per failure up to `max_interval_ms`
+// (at least `interval_ms`), and gives up after `max_attempts` attempts (0:
+// never). The defaults: 1000, 30000, 0. On failure the config is
+// unchanged and the message names the field.
+rumour_status rumour_config_set_retry_join(rumour_config *config,
+                                           uint64_t interval_ms,
+                                           uint64_t max_interval_ms,
+                                           uint32_t max_attempts);
+
+// Sets the node's metadata (at most 512 bytes; copied). On failure the
+// config is unchanged.
 rumour_status rumour_config_set_meta(rumour_config *config, const uint8_t *meta, size_t len);
 
 // Adds a seed ("host:port", host names allowed; copied). The node tries

@@ -149,7 +149,8 @@ pub extern "C" fn rumour_last_error_message() -> *const c_char {
 // ---- config ----
 
 /// A node configuration (opaque). Made by `rumour_config_new`, released by
-/// `rumour_config_free`; the setters validate what they can at once.
+/// `rumour_config_free`; the setters validate the config at once, and one
+/// that fails leaves it as it was.
 pub struct rumour_config {
     inner: Config,
 }
@@ -191,7 +192,8 @@ unsafe fn config_mut<'a>(c: *mut rumour_config) -> Result<&'a mut Config, rumour
 /// Sets a text field: "name", "bind" ("host:port"), "advertise", "label",
 /// "peers_file" (a path: the node keeps the members it knows and its
 /// incarnation there, and reads them back at start; a bad file is logged
-/// and ignored). The string is copied.
+/// and ignored; counted in `peers_file_errors`). The string is copied.
+/// On failure the config is unchanged.
 #[no_mangle]
 pub unsafe extern "C" fn rumour_config_set_string(
     config: *mut rumour_config,
@@ -201,7 +203,8 @@ pub unsafe extern "C" fn rumour_config_set_string(
     guard(|| {
         let c = tri!(config_mut(config));
         let field = tri!(str_arg(field, "field"));
-        let value = tri!(str_arg(value, "value")).to_string();
+        let value = tri!(str_arg(value, &format!("the value of `{field}`"))).to_string();
+        let before = c.clone();
         match field {
             "name" => c.name = value,
             "bind" => c.bind = value,
@@ -210,7 +213,7 @@ pub unsafe extern "C" fn rumour_config_set_string(
             "peers_file" => c.peers_file = Some(value.into()),
             other => return err(RUMOUR_ERR_INVALID_ARGUMENT, format!("unknown text field {other:?}")),
         }
-        check(c)
+        check_or_restore(c, before)
     })
 }
 
@@ -222,12 +225,14 @@ pub unsafe extern "C" fn rumour_config_set_string(
 /// "push_pull_interval", "probe_interval", "probe_timeout",
 /// "gossip_interval", "gossip_to_the_dead_time", "dead_node_reclaim_time",
 /// "state_tombstone_grace", "retry_join_interval" (the wait after a
-/// failed attempt to join the seeds, doubling per failure; default 1000),
-/// "retry_join_max_interval" (its cap; default 30000); "retry_join_max_attempts"
-/// (0, the default: forever); or a flag (0 or 1): "disable_tcp_pings",
-/// "gossip_verify_incoming", "gossip_verify_outgoing",
-/// "enable_compression", "raw_user_messages", "gossip_to_seeds" (push-pull
-/// with seeds missing from the live members; default 1).
+/// failed attempt to join the seeds, doubling per failure; not zero;
+/// default 1000), "retry_join_max_interval" (its cap, at least
+/// "retry_join_interval"; default 30000); "retry_join_max_attempts" (0, the
+/// default: forever; see also `rumour_config_set_retry_join`); or a flag
+/// (0 or 1): "disable_tcp_pings", "gossip_verify_incoming",
+/// "gossip_verify_outgoing", "enable_compression", "raw_user_messages",
+/// "gossip_to_seeds" (push-pull with seeds missing from the live members;
+/// default 1). On failure the config is unchanged.
 #[no_mangle]
 pub unsafe extern "C" fn rumour_config_set_number(
     config: *mut rumour_config,
@@ -237,6 +242,7 @@ pub unsafe extern "C" fn rumour_config_set_number(
     guard(|| {
         let c = tri!(config_mut(config));
         let field = tri!(str_arg(field, "field"));
+        let before = c.clone();
         let ms = Duration::from_millis(value);
         let flag = || -> Result<bool, rumour_status> {
             match value {
@@ -284,11 +290,36 @@ pub unsafe extern "C" fn rumour_config_set_number(
             "raw_user_messages" => c.raw_user_messages = tri!(flag()),
             other => return err(RUMOUR_ERR_INVALID_ARGUMENT, format!("unknown numeric field {other:?}")),
         }
-        check(c)
+        check_or_restore(c, before)
     })
 }
 
-/// Sets the node's metadata (at most 512 bytes; copied).
+/// Sets how the node retries its seeds, the three together (one at a time,
+/// a larger "retry_join_interval" would be refused until
+/// "retry_join_max_interval" was raised): after a failed attempt it waits
+/// `interval_ms` (not zero), doubling per failure up to `max_interval_ms`
+/// (at least `interval_ms`), and gives up after `max_attempts` attempts (0:
+/// never). The defaults: 1000, 30000, 0. On failure the config is
+/// unchanged and the message names the field.
+#[no_mangle]
+pub unsafe extern "C" fn rumour_config_set_retry_join(
+    config: *mut rumour_config,
+    interval_ms: u64,
+    max_interval_ms: u64,
+    max_attempts: u32,
+) -> rumour_status {
+    guard(|| {
+        let c = tri!(config_mut(config));
+        let before = c.clone();
+        c.retry_join_interval = Duration::from_millis(interval_ms);
+        c.retry_join_max_interval = Duration::from_millis(max_interval_ms);
+        c.retry_join_max_attempts = max_attempts;
+        check_or_restore(c, before)
+    })
+}
+
+/// Sets the node's metadata (at most 512 bytes; copied). On failure the
+/// config is unchanged.
 #[no_mangle]
 pub unsafe extern "C" fn rumour_config_set_meta(
     config: *mut rumour_config,
@@ -297,8 +328,13 @@ pub unsafe extern "C" fn rumour_config_set_meta(
 ) -> rumour_status {
     guard(|| {
         let c = tri!(config_mut(config));
-        c.meta = tri!(bytes_arg(meta, len, "meta")).to_vec();
-        check(c)
+        let meta = tri!(bytes_arg(meta, len, "meta")).to_vec();
+        let before = std::mem::replace(&mut c.meta, meta);
+        let status = check(c);
+        if status != RUMOUR_OK {
+            c.meta = before;
+        }
+        status
     })
 }
 
@@ -338,6 +374,16 @@ fn check(c: &Config) -> rumour_status {
         Ok(()) => RUMOUR_OK,
         Err(e) => err(RUMOUR_ERR_CONFIG, e),
     }
+}
+
+/// [`check`], putting `before` back when the change made `c` invalid: a
+/// refused setter leaves the config as it was.
+fn check_or_restore(c: &mut Config, before: Config) -> rumour_status {
+    let status = check(c);
+    if status != RUMOUR_OK {
+        *c = before;
+    }
+    status
 }
 
 // ---- events ----

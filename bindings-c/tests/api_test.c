@@ -94,6 +94,9 @@ static rumour_config *local_config(const char *name) {
     return c;
 }
 
+/* Whether the last error message mentions `what`. */
+static int named(const char *what) { return strstr(rumour_last_error_message(), what) != NULL; }
+
 /* A port free on 127.0.0.1 for TCP right now (the OS's pick, released). */
 static int free_port(void) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -118,12 +121,36 @@ static void seeds_test(void) {
     CHECK(port > 0, "a free port");
     snprintf(seed, sizeof seed, "127.0.0.1:%d", port);
 
+    /* Bad values: each refused with its field named, the config left as it
+     * was (so the next setter, and a start, still work). */
     rumour_config *bad = local_config("c-bad");
     CHECK(rumour_config_set_number(bad, "retry_join_interval", 0) == RUMOUR_ERR_CONFIG, "zero retry interval");
-    CHECK(strstr(rumour_last_error_message(), "retry_join_interval") != NULL, "the message names it");
-    CHECK(rumour_config_set_number(bad, "gossip_to_seeds", 2) == RUMOUR_ERR_CONFIG, "gossip_to_seeds is a flag");
-    CHECK(rumour_config_set_string(bad, "peers_file", NULL) == RUMOUR_ERR_NULL, "NULL peers file");
-    CHECK(rumour_config_set_string(bad, "peers_file", "") == RUMOUR_ERR_CONFIG, "empty peers file");
+    CHECK(named("retry_join_interval"), "the message names retry_join_interval");
+    CHECK(rumour_config_set_number(bad, "retry_join_max_interval", 500) == RUMOUR_ERR_CONFIG,
+          "a cap below the interval");
+    CHECK(named("retry_join_max_interval"), "the message names retry_join_max_interval");
+    CHECK(rumour_config_set_number(bad, "retry_join_interval", 60000) == RUMOUR_ERR_CONFIG,
+          "an interval above the default cap, alone");
+    CHECK(rumour_config_set_retry_join(bad, 60000, 120000, 5) == RUMOUR_OK, "interval and cap together");
+    CHECK(rumour_config_set_retry_join(bad, 0, 1000, 0) == RUMOUR_ERR_CONFIG && named("retry_join_interval"),
+          "set_retry_join: zero interval");
+    CHECK(rumour_config_set_retry_join(bad, 2000, 1000, 0) == RUMOUR_ERR_CONFIG && named("retry_join_max_interval"),
+          "set_retry_join: cap below the interval");
+    CHECK(rumour_config_set_retry_join(NULL, 1000, 1000, 0) == RUMOUR_ERR_NULL, "set_retry_join: NULL config");
+    CHECK(rumour_config_set_number(bad, "retry_join_max_attempts", 1ULL << 32) == RUMOUR_ERR_CONFIG &&
+              named("retry_join_max_attempts"),
+          "max attempts past 32 bits");
+    CHECK(rumour_config_set_number(bad, "gossip_to_seeds", 2) == RUMOUR_ERR_CONFIG && named("gossip_to_seeds"),
+          "gossip_to_seeds is a flag");
+    CHECK(rumour_config_set_number(bad, "gossip_to_seeds", 0) == RUMOUR_OK, "gossip_to_seeds off");
+    CHECK(rumour_config_set_string(bad, "peers_file", NULL) == RUMOUR_ERR_NULL && named("peers_file"),
+          "NULL peers file");
+    CHECK(rumour_config_set_string(bad, "peers_file", "") == RUMOUR_ERR_CONFIG && named("peers_file"),
+          "empty peers file");
+    rumour_node *b = NULL;
+    CHECK(rumour_node_start(bad, NULL, NULL, NULL, &b) == RUMOUR_OK, "the refused values left the config valid");
+    CHECK(rumour_node_joined(b, 0, via, sizeof via) == RUMOUR_ERR_TIMEOUT, "no seeds: not joined");
+    rumour_node_free(b);
     rumour_config_free(bad);
 
     struct seen sw = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -136,7 +163,9 @@ static void seeds_test(void) {
     rumour_node *w = NULL;
     CHECK(rumour_node_start(cw, on_event, &sw, on_free, &w) == RUMOUR_OK, "start before the seed");
     rumour_config_free(cw);
+    strcpy(via, "untouched");
     CHECK(rumour_node_joined(w, 300, via, sizeof via) == RUMOUR_ERR_TIMEOUT, "joined times out");
+    CHECK(strcmp(via, "untouched") == 0, "via not written on a timeout");
     rumour_config *cs = local_config("c-seed");
     rumour_config_set_string(cs, "bind", seed);
     rumour_node *s = NULL;
@@ -160,13 +189,17 @@ static void seeds_test(void) {
     struct seen sq = {.lock = PTHREAD_MUTEX_INITIALIZER};
     rumour_config *cq = local_config("c-quitter");
     rumour_config_add_seed(cq, "127.0.0.1:1");
-    rumour_config_set_number(cq, "retry_join_interval", 50);
-    rumour_config_set_number(cq, "retry_join_max_attempts", 2);
+    CHECK(rumour_config_set_retry_join(cq, 50, 100, 2) == RUMOUR_OK, "retry twice, quickly");
     rumour_node *q = NULL;
     CHECK(rumour_node_start(cq, on_event, &sq, on_free, &q) == RUMOUR_OK, "start a node that will give up");
     rumour_config_free(cq);
     CHECK(rumour_node_joined(q, 10000, via, sizeof via) == RUMOUR_ERR_JOIN, "gave up");
-    CHECK(strstr(rumour_last_error_message(), "127.0.0.1:1") != NULL, "the message names the seed");
+    CHECK(named("127.0.0.1:1"), "the message names the seed");
+    strcpy(via, "untouched");
+    CHECK(rumour_node_joined(q, 0, via, sizeof via) == RUMOUR_ERR_JOIN && strcmp(via, "untouched") == 0,
+          "still gave up; via not written");
+    rumour_stats qs;
+    CHECK(rumour_node_stats(q, &qs) == RUMOUR_OK && qs.join_attempts == 2, "two join attempts");
     CHECK(rumour_node_joined(NULL, 0, NULL, 0) == RUMOUR_ERR_NULL, "NULL node");
     rumour_node_free(q);
 }
