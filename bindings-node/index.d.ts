@@ -218,6 +218,38 @@ export interface NodeEvents {
   error: [unknown]
 }
 
+/** `node.stats()`: counters since start, and `members`, the count of live members now. */
+export interface Stats extends Readonly<Record<string, number>> {
+  readonly members: number
+  readonly packetsSent: number
+  readonly bytesSent: number
+  readonly packetsReceived: number
+  readonly bytesReceived: number
+  readonly decodeErrors: number
+  readonly probes: number
+  readonly probesFailed: number
+  readonly refutes: number
+  readonly stateSyncBytes: number
+  readonly stateRepaired: number
+  readonly stateRejected: number
+  readonly eventsLost: number
+  readonly callbackPanics: number
+  readonly streamsRefused: number
+  readonly streamsTimedOut: number
+  readonly streamsOversized: number
+  readonly streamsRejected: number
+  readonly streamsFailed: number
+  readonly udpSendErrors: number
+  /** Attempts to join the configured seeds (and remembered peers). */
+  readonly joinAttempts: number
+  /** Push-pulls with a seed that was not among the live members (`gossipToSeeds`). */
+  readonly seedPushPulls: number
+  /** Joins back to an unknown peer that reached this node while it was alone. */
+  readonly hailsAnswered: number
+  /** Peer file reads or writes that failed (each logged; see `peersFile`). */
+  readonly peersFileErrors: number
+}
+
 /** A cluster member. */
 export declare class Node extends EventEmitter<NodeEvents> {
   private constructor()
@@ -237,8 +269,10 @@ export declare class Node extends EventEmitter<NodeEvents> {
   join(seeds: string | readonly string[], options?: { signal?: AbortSignal }): Promise<number>
   /**
    * Resolves with the peer's "host:port" once this node has joined (at once
-   * if it has). Rejects with JoinTimeoutError after `timeout` ms (none: no
-   * limit), JoinError when it gave up, ClosedError when closed first.
+   * if it has). Rejects with JoinTimeoutError after `timeout` ms (none or
+   * Infinity: no limit; the node keeps trying), JoinError with `attempts`
+   * and `failures` when it gave up, ClosedError when closed first, and
+   * `signal.reason` when aborted. Waits on the event loop: close() ends it.
    */
   joined(options?: { timeout?: number; signal?: AbortSignal }): Promise<string>
   leave(options?: { timeoutMs?: number }): Promise<void>
@@ -256,7 +290,8 @@ export declare class Node extends EventEmitter<NodeEvents> {
   send(to: string | Member, data: Bytes, options?: { reliable?: boolean }): Promise<void>
   setMeta(meta: Bytes): Promise<void>
   setLocalState(data: Bytes): Promise<void>
-  stats(): Record<string, number>
+  /** Counters of the protocol and the runtime, read now. */
+  stats(): Stats
   events(): Subscription<RumourEvent>
 }
 
@@ -265,7 +300,25 @@ export declare class RumourError extends Error {
   field?: string
 }
 export declare class StartError extends RumourError {}
-export declare class JoinError extends RumourError {}
+/** One seed address that did not answer, and why. */
+export interface SeedFailure {
+  /** The seed as given (or a remembered peer's address). */
+  readonly seed: string
+  /** Why: resolution, connection, timeout or the peer's refusal. */
+  readonly reason: string
+}
+/**
+ * Joining failed: `join(seeds)` found no seed answering (the message lists
+ * each with its reason), or `joined()` saw the node give up after
+ * `retryJoinMaxAttempts` (then `attempts` and `failures` are set; gossip
+ * to the seeds goes on, so the node may still join later).
+ */
+export declare class JoinError extends RumourError {
+  /** For a node that gave up: the attempts it made. */
+  readonly attempts?: number
+  /** For a node that gave up: why each address of its last attempt failed. */
+  readonly failures?: readonly SeedFailure[]
+}
 /** `joined()` waited its whole timeout; the node keeps trying its seeds. */
 export declare class JoinTimeoutError extends JoinError {}
 export declare class NodeError extends RumourError {}

@@ -269,6 +269,18 @@ class Subscription {
 
 const asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose')
 
+/** The longest delay setTimeout honours, in ms. */
+const MAX_TIMER = 2 ** 31 - 1
+
+/** The JoinError of a node that gave up: attempts made, the last one's failures. */
+function gaveUp({ attempts, failures }) {
+  const list = failures.map((f) => `${f.seed} (${f.reason})`).join(', ')
+  return Object.assign(new JoinError(`gave up joining after ${attempts} attempts; last: ${list}`), {
+    attempts,
+    failures: Object.freeze(failures.map((f) => Object.freeze({ seed: f.seed, reason: f.reason }))),
+  })
+}
+
 /**
  * A cluster member. `Node.start(config)` binds its sockets and starts it;
  * it joins `config.seeds` in the background, trying until one answers
@@ -310,14 +322,21 @@ class Node extends EventEmitter {
   /**
    * Resolves with the peer's "host:port" once this node has joined a
    * cluster (a seed answered, or a peer joined it); at once if it has.
-   * Rejects with JoinTimeoutError after `timeout` ms (none: no limit; the
-   * node keeps trying), JoinError when it gave up after
-   * `retryJoinMaxAttempts`, ClosedError when the node closes first.
-   * Waits on the event loop, not on a worker thread.
+   * Rejects with JoinTimeoutError after `timeout` ms (none or Infinity: no
+   * limit; the node keeps trying), JoinError (with `attempts` and
+   * `failures`) when it gave up after `retryJoinMaxAttempts`, ClosedError
+   * when the node closes first, `signal.reason` when aborted.
+   * Waits on the event loop, not on a worker thread: it keeps the process
+   * alive no longer than the node itself does, and close() ends it.
    */
   joined({ timeout, signal } = {}) {
-    if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0))) {
-      return Promise.reject(Object.assign(new RangeError(`timeout must be a number of ms >= 0, not ${timeout}`), {
+    if (timeout !== undefined && typeof timeout !== 'number') {
+      return Promise.reject(Object.assign(new TypeError(`timeout must be a number of ms, not ${typeof timeout}`), {
+        field: 'timeout',
+      }))
+    }
+    if (timeout !== undefined && !(timeout >= 0)) {
+      return Promise.reject(Object.assign(new RangeError(`timeout must be >= 0 ms, not ${timeout}`), {
         field: 'timeout',
       }))
     }
@@ -345,8 +364,7 @@ class Node extends EventEmitter {
           return true
         }
         if (status.state === 'gaveUp') {
-          const text = `gave up joining after ${status.attempts} attempts; last: ${status.failures.join(', ')}`
-          done(reject, new JoinError(text))
+          done(reject, gaveUp(status))
           return true
         }
         return false
@@ -362,11 +380,21 @@ class Node extends EventEmitter {
       // Giving up raises no event: look now and then.
       poll = setInterval(check, 250)
       poll.unref?.()
-      if (timeout !== undefined) {
-        timer = setTimeout(
-          () => done(reject, new JoinTimeoutError(`not joined within ${timeout} ms: no seed or peer has answered yet`)),
-          timeout,
-        )
+      if (timeout !== undefined && timeout !== Infinity) {
+        // setTimeout fires at once past 2^31 - 1 ms: wait in steps.
+        const deadline = Date.now() + timeout
+        const arm = () => {
+          const left = deadline - Date.now()
+          if (left > MAX_TIMER) {
+            timer = setTimeout(arm, MAX_TIMER)
+            return
+          }
+          timer = setTimeout(
+            () => done(reject, new JoinTimeoutError(`not joined within ${timeout} ms: no seed or peer has answered yet`)),
+            Math.max(left, 0),
+          )
+        }
+        arm()
       }
     })
   }

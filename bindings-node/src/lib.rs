@@ -441,7 +441,16 @@ pub struct NativeJoinStatus {
     pub via: Option<String>,
     pub attempts: u32,
     /// For "gaveUp": why each address of the last attempt failed.
-    pub failures: Vec<String>,
+    pub failures: Vec<NativeSeedFailure>,
+}
+
+/// One seed address that did not answer, and why (`rumour::SeedFailure`).
+#[napi(object)]
+pub struct NativeSeedFailure {
+    /// The seed as given (or a remembered peer's address).
+    pub seed: String,
+    /// Why: resolution, connection, timeout or the peer's refusal.
+    pub reason: String,
 }
 
 fn timestamp(t: rumour::Timestamp) -> String {
@@ -506,9 +515,12 @@ impl NativeNode {
             JoinStatus::Waiting => ("waiting", None, 0, Vec::new()),
             JoinStatus::Joining { attempts } => ("joining", None, attempts, Vec::new()),
             JoinStatus::Joined { via } => ("joined", Some(via.to_string()), 0, Vec::new()),
-            JoinStatus::GaveUp { attempts, failures } => {
-                ("gaveUp", None, attempts, failures.iter().map(|f| format!("{} ({})", f.seed, f.reason)).collect())
-            }
+            JoinStatus::GaveUp { attempts, failures } => (
+                "gaveUp",
+                None,
+                attempts,
+                failures.into_iter().map(|f| NativeSeedFailure { seed: f.seed, reason: f.reason }).collect(),
+            ),
         };
         Ok(NativeJoinStatus { state: state.into(), via, attempts, failures })
     }

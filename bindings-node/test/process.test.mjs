@@ -1,7 +1,8 @@
 // Process-level behaviour, each in a child process with a time limit: a
-// node keeps the process alive until close(), then it exits by itself; an
-// unhandled listener exception is uncaught as usual; nodes in three
-// processes form one cluster; CommonJS and ESM both load the package.
+// node keeps the process alive until close(), then it exits by itself,
+// even with joined() pending; an unhandled listener exception is uncaught
+// as usual; nodes in three processes form one cluster; CommonJS and ESM
+// both load the package.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { test } from 'node:test'
@@ -47,6 +48,20 @@ test('a running node keeps the process alive; after close it exits by itself', a
   assert.match(out, /closed/)
   const took = Date.now() - started
   assert.ok(took >= 1500 && took < 10000, `exited after ${took} ms`)
+})
+
+test('a pending joined() does not keep the process alive after close', async () => {
+  const started = Date.now()
+  const { code, out } = await run(`${prelude}
+    const n = await Node.start(Config.local({ name: 'waiter', bind: '127.0.0.1:0', seeds: ['127.0.0.1:1'] }))
+    for (const options of [{}, { timeout: 600000 }]) {
+      n.joined(options).catch((err) => console.log('rejected', err.name))
+    }
+    setTimeout(() => n.close(), 500)`)
+  assert.equal(code, 0, out)
+  assert.equal(out.match(/rejected ClosedError/g)?.length, 2, out)
+  const took = Date.now() - started
+  assert.ok(took < 10000, `exited after ${took} ms`)
 })
 
 test('without an error listener, a throwing listener is an uncaught exception', async () => {

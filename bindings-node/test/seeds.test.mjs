@@ -39,6 +39,7 @@ test('a node started before its seed joins once the seed is up', async () => {
   try {
     const events = []
     b.on('joined', (e) => events.push(e))
+    const sub = b.events()
     await assert.rejects(b.joined({ timeout: 300 }), (err) => err instanceof JoinTimeoutError && err instanceof JoinError)
     await sleep(2000)
     const a = await Node.start(Config.lan({ name: 'a', bind: seedAddr }))
@@ -48,6 +49,14 @@ test('a node started before its seed joins once the seed is up', async () => {
       assert.equal(via, a.addr)
       console.log(`joined ${Date.now() - started} ms after the seed started`)
       assert.deepEqual(events, [{ type: 'joined', via: a.addr }])
+      let fromIterator = null
+      for await (const e of sub) {
+        if (e.type === 'joined') {
+          fromIterator = e
+          break
+        }
+      }
+      assert.deepEqual(fromIterator, { type: 'joined', via: a.addr }, 'the async iterator has it too')
       assert.ok(b.stats().joinAttempts >= 2)
       assert.equal(await b.joined({ timeout: 0 }), a.addr, 'at once from now on')
       await b.leave()
@@ -68,9 +77,15 @@ test('joined() rejects with JoinError naming the seed when the node gives up', a
     await assert.rejects(n.joined({ timeout: 10000 }), (err) => {
       assert.ok(err instanceof JoinError && !(err instanceof JoinTimeoutError), String(err))
       assert.match(err.message, new RegExp(String(port)))
+      assert.equal(err.attempts, 2)
+      assert.ok(err.failures.length >= 1, String(err))
+      assert.deepEqual(err.failures.map((f) => f.seed), [`127.0.0.1:${port}`])
+      assert.equal(typeof err.failures[0].reason, 'string')
+      assert.ok(Object.isFrozen(err.failures))
       return true
     })
     assert.equal(n.stats().joinAttempts, 2)
+    await assert.rejects(n.joined(), (err) => err instanceof JoinError && err.attempts === 2, 'and again, at once')
   } finally {
     await n.close()
   }
@@ -81,6 +96,71 @@ test('joined() rejects with ClosedError when the node closes first', async () =>
   const rejected = assert.rejects(n.joined(), (err) => err.name === 'ClosedError')
   await n.close()
   await rejected
+})
+
+test('joined() takes an abort signal, Infinity for no limit, and refuses a bad timeout', async () => {
+  const n = await Node.start(config('patient', { seeds: ['127.0.0.1:1'], retryJoinInterval: 50 }))
+  try {
+    await assert.rejects(n.joined({ timeout: -1 }), (err) => err instanceof RangeError && err.field === 'timeout')
+    await assert.rejects(n.joined({ timeout: '5' }), (err) => err instanceof TypeError && err.field === 'timeout')
+    await assert.rejects(n.joined({ timeout: NaN }), (err) => err instanceof RangeError && err.field === 'timeout')
+    const forever = n.joined({ timeout: Infinity })
+    const long = n.joined({ timeout: 2 ** 33 })
+    const later = Symbol('pending')
+    assert.equal(await Promise.race([forever, long, sleep(300).then(() => later)]), later)
+    const controller = new AbortController()
+    const aborted = n.joined({ signal: controller.signal })
+    controller.abort(new Error('stop waiting'))
+    await assert.rejects(aborted, /stop waiting/)
+    await assert.rejects(n.joined({ signal: AbortSignal.abort() }), (err) => err.name === 'AbortError')
+    const closing = n.close()
+    await assert.rejects(forever, (err) => err.name === 'ClosedError')
+    await assert.rejects(long, (err) => err.name === 'ClosedError')
+    await closing
+    await assert.rejects(n.joined(), (err) => err.name === 'ClosedError', 'after close too')
+  } finally {
+    await n.close()
+  }
+})
+
+test('a node without seeds has joined once a peer joins it', async () => {
+  const a = await Node.start(config('host'))
+  const b = await Node.start(config('guest'))
+  try {
+    const waiting = a.joined({ timeout: 10000 })
+    assert.equal(await b.join(a.addr), 1)
+    assert.equal(await b.joined({ timeout: 0 }), a.addr)
+    assert.equal(await waiting, b.addr)
+  } finally {
+    await b.close()
+    await a.close()
+  }
+})
+
+test('stats count join attempts, seed push-pulls, hails and peer file errors', async () => {
+  const n = await Node.start(config('counted'))
+  try {
+    const stats = n.stats()
+    for (const key of ['joinAttempts', 'seedPushPulls', 'hailsAnswered', 'peersFileErrors']) {
+      assert.equal(stats[key], 0, key)
+    }
+  } finally {
+    await n.close()
+  }
+})
+
+test('explicit join() still tries once and rejects with JoinError', async () => {
+  const port = await freePort()
+  const n = await Node.start(config('once'))
+  try {
+    await assert.rejects(n.join(`127.0.0.1:${port}`), (err) => {
+      assert.ok(err instanceof JoinError && !(err instanceof JoinTimeoutError), String(err))
+      assert.match(err.message, new RegExp(String(port)))
+      return true
+    })
+  } finally {
+    await n.close()
+  }
 })
 
 test('bad seed settings name their field', () => {
