@@ -4,9 +4,10 @@
 //     (cd bindings-node && npx tsc -p ../examples/node)
 //     node examples/node/typed.js
 //
-// Two nodes; one registers a service in the replicated map, the other
-// watches the "services/" prefix and sees it arrive.
-import { Config, Node, type RumourEvent, type StateChanged } from '../../bindings-node/index.js'
+// Two nodes; the second has the first as its seed and waits to join it,
+// then registers a service in the replicated map; the first watches the
+// "services/" prefix and sees it arrive.
+import { Config, JoinError, Node, type RumourEvent, type StateChanged } from '../../bindings-node/index.js'
 
 function describe(event: RumourEvent): string {
   switch (event.type) {
@@ -20,17 +21,28 @@ function describe(event: RumourEvent): string {
       return `${event.key} = ${event.value?.toString() ?? '(deleted)'}`
     case 'eventsLost':
       return `${event.count} events lost`
+    case 'joined':
+      return `joined through ${event.via}`
     default:
       return event.type
   }
 }
 
 async function main(): Promise<void> {
-  const config = (name: string) => Config.local({ name, bind: '127.0.0.1:0', retransmitMult: 4 })
+  const config = (name: string, seeds: string[] = []) =>
+    Config.local({ name, bind: '127.0.0.1:0', retransmitMult: 4, seeds })
   const registry = await Node.start(config('registry'))
-  const web = await Node.start(config('web-1'))
   registry.on('memberJoined', (e) => console.log(describe(e)))
-  await web.join(registry.addr)
+  // Started in either order, the seed is tried until it answers.
+  const web = await Node.start(config('web-1', [registry.addr]))
+  web.on('joined', (e) => console.log(describe(e)))
+  try {
+    const via: string = await web.joined({ timeout: 10000 })
+    console.log(`web-1 is in, through ${via}, after ${web.stats().joinAttempts} attempt(s)`)
+  } catch (err) {
+    if (err instanceof JoinError) console.error(`not joined: ${err.message}`, err.failures ?? [])
+    throw err
+  }
   const watch = registry.state.watch('services/')
   await web.state.putEphemeral('services/web/web-1', web.addr)
   for await (const change of watch) {
