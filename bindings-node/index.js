@@ -5,7 +5,34 @@
 'use strict'
 
 const { EventEmitter } = require('node:events')
-const native = require('./native.js')
+const native = loadNative()
+
+/**
+ * The native addon: beside this file in a source checkout (`npm run
+ * build`), else the platform package npm installed as an optional
+ * dependency (rumour-linux-x64-gnu). When neither is there, say which
+ * package is missing rather than napi-rs's generic message.
+ */
+function loadNative() {
+  try {
+    return require('./native.js')
+  } catch (cause) {
+    let libc = ''
+    if (process.platform === 'linux') {
+      const glibc = process.report?.getReport?.()?.header?.glibcVersionRuntime
+      libc = glibc ? '-gnu' : '-musl'
+    }
+    const wanted = `rumour-${process.platform}-${process.arch}${libc}`
+    const err = new Error(
+      `rumour: no native addon for ${process.platform}-${process.arch}${libc}: the package ${wanted} is not ` +
+        'installed (prebuilt: rumour-linux-x64-gnu). Reinstall without --no-optional / --omit=optional, or build ' +
+        'from a source checkout (Rust needed): cd bindings-node && npm install && npm run build.',
+      { cause },
+    )
+    err.code = 'RUMOUR_NO_NATIVE_ADDON'
+    throw err
+  }
+}
 
 // ---- errors ----
 
