@@ -1,7 +1,9 @@
 # rumour: `make demo` runs the demo, `make test` every test, `make bench` the benchmarks.
-CARGO ?= cargo
+# --locked: Cargo.lock is honoured as committed (a stale lock fails, it is
+# never rewritten), in tests as in `make dist`.
+CARGO ?= cargo --locked
 
-.PHONY: demo demo-sim test lint interop python-test node-test c-test polyglot-test faults faults-short soak bench bench-python bench-node bench-memberlist golden fuzz
+.PHONY: demo demo-sim test lint dist install-test versions interop python-test node-test c-test polyglot-test faults faults-short soak bench bench-python bench-node bench-memberlist golden fuzz
 
 # Five real nodes on loopback, narrated: joins, metadata, a broadcast, a
 # crash, a leave, a restart. Finishes by itself in well under a minute.
@@ -21,7 +23,26 @@ test: lint
 	$(MAKE) node-test
 	$(MAKE) c-test
 	$(MAKE) polyglot-test
+	$(MAKE) versions
+	$(MAKE) install-test
 	$(MAKE) faults-short
+
+# Release artefacts in target/dist, from the same sources and the one
+# version (dist/dist.sh): the C tarball, the manylinux wheel and sdist, the
+# npm platform and main packages, with SIZES and auditwheel.txt.
+dist:
+	bash dist/dist.sh
+
+# The artefacts installed and used with cargo and rustc off PATH
+# (dist/test-install.sh): C with pkg-config and CMake, the wheel in a fresh
+# venv, the npm tarballs in a fresh project (about a minute after dist).
+install-test: dist
+	bash dist/test-install.sh
+
+# One version everywhere: crates, wheel, npm, rumour.pc, rumour_version(),
+# rumour.__version__, the Node export, CHANGELOG.md (after the builds).
+versions:
+	bash .ci/versions
 
 # The Python binding: a venv at .venv (made by bindings-python/setup-venv.sh
 # with maturin, pytest, mypy, ruff, numpy, pandas, matplotlib and nbclient),

@@ -4,6 +4,9 @@
 /// <reference types="node" />
 import { EventEmitter } from 'node:events'
 
+/** The workspace's one version: package.json's, the crates', the wheel's, librumour's. */
+export declare const version: string
+
 /** Node configuration; durations in milliseconds. Presets equal memberlist's. */
 export interface Config {
   /** Unique node name; empty for the host name plus a short random suffix. */

@@ -610,6 +610,8 @@ class Node extends EventEmitter {
 }
 
 module.exports = {
+  /** The workspace's one version (package.json's, the crates', the wheel's, librumour's). */
+  version: require('./package.json').version,
   Config,
   Node,
   EVENT_KINDS,

@@ -2,6 +2,7 @@
 import rumour from './index.js'
 
 export const {
+  version,
   Config,
   Node,
   EVENT_KINDS,

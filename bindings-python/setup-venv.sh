@@ -8,11 +8,12 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 stamp=.venv/.rumour-deps
-deps="maturin>=1.5,<2 pytest pytest-timeout mypy ruff numpy pandas matplotlib nbformat nbclient ipykernel"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$deps" ]; then
-  # shellcheck disable=SC2086
-  .venv/bin/pip install --quiet --upgrade pip $deps
-  echo "$deps" > "$stamp"
+# Every tool at the version pinned in bindings-python/requirements-tools.txt.
+pins=bindings-python/requirements-tools.txt
+if [ ! -f "$stamp" ] || ! cmp -s "$stamp" "$pins"; then
+  .venv/bin/pip install --quiet --upgrade pip
+  .venv/bin/pip install --quiet -r "$pins"
+  cp "$pins" "$stamp"
 fi
 cd bindings-python
 VIRTUAL_ENV="$PWD/../.venv" PATH="$PWD/../.venv/bin:$PATH" maturin develop --release --quiet
