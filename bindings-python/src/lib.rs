@@ -64,6 +64,31 @@ fn node_error(py: Python<'_>, e: NodeError) -> PyErr {
     }
 }
 
+/// Raises `ClosedError`, `JoinTimeoutError` or `JoinError` (with
+/// `failures` as `(seed, reason)` pairs and, when the node gave up, `attempts`).
+fn join_error(py: Python<'_>, e: JoinError) -> PyErr {
+    let msg = e.to_string();
+    let (class, field, failures, attempts) = match e {
+        JoinError::Shutdown => return raise(py, "ClosedError", msg, None),
+        JoinError::Timeout(_) => return raise(py, "JoinTimeoutError", msg, None),
+        JoinError::NoSeeds => ("JoinError", Some("seeds"), Vec::new(), None),
+        JoinError::NoneAnswered(failures) => ("JoinError", None, failures, None),
+        JoinError::GaveUp { attempts, failures } => ("JoinError", None, failures, Some(attempts)),
+        _ => ("JoinError", None, Vec::new(), None),
+    };
+    let failures: Vec<(String, String)> = failures.into_iter().map(|f| (f.seed, f.reason)).collect();
+    let made = py.import("rumour.errors").and_then(|m| m.getattr(class)).and_then(|cls| {
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("failures", failures)?;
+        kwargs.set_item("attempts", attempts)?;
+        cls.call((msg.clone(), field), Some(&kwargs))
+    });
+    match made {
+        Ok(err) => PyErr::from_value(err),
+        Err(err) => pyo3::exceptions::PyRuntimeError::new_err(format!("{msg} (and rumour.errors failed: {err})")),
+    }
+}
+
 // ---- config ----
 
 fn secs(v: &Bound<'_, PyAny>, field: &'static str) -> Result<Duration, (String, &'static str)> {
@@ -337,34 +362,23 @@ impl NativeNode {
 
     fn join(&self, py: Python<'_>, seeds: Vec<String>) -> PyResult<usize> {
         let node = self.check(py)?;
-        py.detach(|| node.join(&seeds)).map_err(|e| {
-            let msg = e.to_string();
-            match e {
-                JoinError::Shutdown => raise(py, "ClosedError", msg, None),
-                JoinError::NoSeeds => raise(py, "JoinError", msg, Some("seeds")),
-                _ => raise(py, "JoinError", msg, None),
-            }
-        })
+        py.detach(|| node.join(&seeds)).map_err(|e| join_error(py, e))
     }
 
     /// Waits until the node joined; the peer's "host:port". Raises
-    /// `JoinTimeoutError` after `timeout` seconds (None: no limit),
-    /// `JoinError` when the node gave up, `ClosedError` once closed.
+    /// `JoinTimeoutError` after `timeout` seconds (None, or more than a
+    /// `Duration` holds: no limit), `JoinError` with the failures when the
+    /// node gave up, `ClosedError` once closed. `joined(0)` only looks.
     fn joined(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<String> {
         let node = self.check(py)?;
         let limit = match timeout {
             None => Duration::MAX,
-            Some(t) => Duration::try_from_secs_f64(t)
-                .map_err(|_| raise(py, "NodeError", format!("timeout {t} is not a duration"), Some("timeout")))?,
-        };
-        py.detach(|| node.joined(limit)).map(|via| via.to_string()).map_err(|e| {
-            let msg = e.to_string();
-            match e {
-                JoinError::Shutdown => raise(py, "ClosedError", msg, None),
-                JoinError::Timeout(_) => raise(py, "JoinTimeoutError", msg, None),
-                _ => raise(py, "JoinError", msg, None),
+            Some(t) if t.is_nan() || t < 0.0 => {
+                return Err(PyTypeError::new_err(format!("timeout must be a number of seconds >= 0, not {t}")));
             }
-        })
+            Some(t) => Duration::try_from_secs_f64(t).unwrap_or(Duration::MAX),
+        };
+        py.detach(|| node.joined(limit)).map(|via| via.to_string()).map_err(|e| join_error(py, e))
     }
 
     fn leave(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {

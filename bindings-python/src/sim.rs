@@ -316,6 +316,9 @@ impl NativeSim {
             ("refutes", s.refutes),
             ("state_sync_bytes", s.state_sync_bytes),
             ("state_repaired", s.state_repaired),
+            ("join_attempts", s.join_attempts),
+            ("seed_push_pulls", s.seed_push_pulls),
+            ("hails_answered", s.hails_answered),
         ] {
             d.set_item(k, v)?;
         }

@@ -10,7 +10,7 @@ from typing import Any
 from . import _native
 from ._config import Config
 from ._hub import Hub
-from .errors import ClosedError
+from .errors import ClosedError, JoinTimeoutError
 from .events import Member, StateEntry
 
 __all__ = ["Base", "Keyring", "StateSummary", "Stats"]
@@ -37,9 +37,16 @@ def _seeds(seeds: str | Sequence[str]) -> list[str]:
 def _timeout(value: float | None, field: str = "timeout") -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        # `not >=` also refuses NaN.
         raise TypeError(f"{field} must be a number of seconds >= 0, not {value!r}")
     return float(value)
+
+
+def _join_timeout(timeout: float) -> JoinTimeoutError:
+    return JoinTimeoutError(
+        f"not joined within {timeout:g} s: no seed or peer has answered yet; the node keeps trying"
+    )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,6 +5,9 @@ Each carries ``field``: the argument or config field at fault, when one is.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 __all__ = [
     "ClosedError",
     "ConfigError",
@@ -16,6 +19,7 @@ __all__ = [
     "LeftError",
     "NodeError",
     "RumourError",
+    "SeedFailure",
     "StartError",
     "StateError",
     "TooLargeError",
@@ -39,15 +43,44 @@ class StartError(RumourError, OSError):
     """The node could not start: the address could not be bound, or no thread."""
 
 
+@dataclass(frozen=True)
+class SeedFailure:
+    """Why one seed (or remembered peer) could not be joined."""
+
+    seed: str
+    """The seed as configured or given to ``join()`` (``"host:port"``, or the
+    address a host name resolved to)."""
+    reason: str
+    """Resolution, connection, timeout or the peer's refusal, in words."""
+
+
 class JoinError(RumourError):
-    """No seed answered (the message lists each seed and why). From ``join()``: the
-    node runs on alone; from ``joined()``: it gave up after ``retry_join_max_attempts``
-    attempts (gossip to seeds goes on, so it still joins if a seed comes up)."""
+    """No seed answered; ``failures`` lists each seed and why (as does the
+    message). From ``join()``: the node runs on alone. From ``joined()``: the
+    node gave up after ``attempts`` (``retry_join_max_attempts``) attempts and
+    ``failures`` are the last attempt's; gossip to seeds goes on, so it still
+    joins if a seed comes up."""
+
+    def __init__(
+        self,
+        message: str,
+        field: str | None = None,
+        failures: Iterable[SeedFailure | tuple[str, str]] = (),
+        attempts: int | None = None,
+    ) -> None:
+        super().__init__(message, field)
+        self.failures: tuple[SeedFailure, ...] = tuple(
+            f if isinstance(f, SeedFailure) else SeedFailure(*f) for f in failures
+        )
+        """Each seed that failed and why (empty for a timeout or no seeds)."""
+        self.attempts = attempts
+        """Join attempts made, when the node gave up (None from ``join()``)."""
 
 
 class JoinTimeoutError(JoinError, TimeoutError):
     """``joined()`` waited its whole timeout: no seed or peer has answered yet. The
-    node keeps trying its seeds."""
+    node keeps trying its seeds; call ``joined()`` again to wait longer. A
+    ``TimeoutError`` as well as a :class:`JoinError`."""
 
 
 class NodeError(RumourError):

@@ -190,6 +190,9 @@ class Sim:
         return self._sim.traffic(i)
 
     def stats(self, i: int) -> dict | None:
+        """Node ``i``'s protocol counters (packets and bytes sent, probes,
+        refutes, state sync, join attempts, seed push-pulls, hails answered);
+        None while it is crashed."""
         return self._sim.stats(i)
 
     # ---- with NumPy and pandas ----
