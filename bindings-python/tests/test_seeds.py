@@ -5,15 +5,18 @@ reports giving up; bad seeds and peer files never stop a node."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
+import pathlib
 import socket
+import threading
 import time
 
 import pytest
 import rumour
 from rumour import blocking
 
-from conftest import config
+from conftest import config, wait_until
 
 
 def free_port() -> int:
@@ -142,3 +145,163 @@ def test_a_peer_file_brings_a_restarted_pair_back_without_seeds(tmp_path: os.Pat
     finally:
         a.close()
         b.close()
+
+
+def test_joined_looks_at_once_with_zero_and_accepts_any_limit() -> None:
+    port = free_port()
+    with blocking.Node(config("eager", seeds=[f"127.0.0.1:{port}"])) as b:
+        started = time.monotonic()
+        with pytest.raises(rumour.JoinTimeoutError) as err:
+            b.joined(timeout=0)
+        assert time.monotonic() - started < 1
+        assert isinstance(err.value, TimeoutError) and isinstance(err.value, rumour.JoinError)
+        assert "0 s" in str(err.value)
+        for bad in (-1, float("nan"), "1", True):
+            with pytest.raises(TypeError, match="timeout"):
+                b.joined(timeout=bad)  # type: ignore[arg-type]
+        with blocking.Node(bound("eager-seed", f"127.0.0.1:{port}")) as a:
+            assert b.joined() == a.addr
+            for limit in (0, 0.0, 1e300, float("inf"), None):
+                assert b.joined(timeout=limit) == a.addr
+
+
+def test_the_joined_event_reaches_callbacks_and_iterators_once() -> None:
+    async def main() -> None:
+        async with rumour.Node(config("ev-a")) as a:
+            b = rumour.Node(config("ev-b", seeds=[a.addr]))
+            got: list[rumour.Event] = []
+            b.on_event(got.append)
+            await b.start()
+            events = b.events()
+            assert await b.joined(timeout=10) == a.addr
+            assert await asyncio.wait_for(_first(events, rumour.Joined), 5) == rumour.Joined(a.addr)
+            await asyncio.sleep(0.5)
+            assert [e for e in got if isinstance(e, rumour.Joined)] == [rumour.Joined(via=a.addr)]
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                got[0].via = "x"  # type: ignore[misc]
+            await b.leave()
+            await b.close()
+
+    asyncio.run(main())
+
+    with blocking.Node(config("evb-a")) as a:
+        b = blocking.Node(config("evb-b", seeds=[a.addr]))
+        seen: list[rumour.Event] = []
+        b.on_event(seen.append)
+        with b:
+            events = b.events()
+            assert b.joined(timeout=10) == a.addr
+            assert wait_until(lambda: any(isinstance(e, rumour.Joined) for e in seen), limit=5)
+            while (e := events.get(timeout=0.5)) is not None and not isinstance(e, rumour.Joined):
+                pass
+            assert e == rumour.Joined(a.addr)
+        assert sum(isinstance(e, rumour.Joined) for e in seen) == 1
+
+
+def test_many_async_waiters_take_no_threads_and_closing_ends_them() -> None:
+    async def main() -> None:
+        port = free_port()
+        b = await rumour.Node(config("waiters", seeds=[f"127.0.0.1:{port}"])).start()
+        # Far more waiters than the default executor has threads: were they
+        # threads, close() (which runs in that executor) would queue behind them.
+        waiters = [asyncio.create_task(b.joined()) for _ in range(40)]
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(b.joined(), 0.3)  # cancelled: leaves nothing behind
+        await asyncio.sleep(0.2)
+        assert not any(w.done() for w in waiters)
+        await asyncio.wait_for(b.close(), 10)
+        results = await asyncio.wait_for(asyncio.gather(*waiters, return_exceptions=True), 10)
+        assert all(isinstance(r, rumour.ClosedError) for r in results), results
+        with pytest.raises(rumour.ClosedError):
+            await b.joined(timeout=1)
+
+    asyncio.run(main())
+
+
+def test_closing_a_blocking_node_ends_a_wait_without_limit() -> None:
+    port = free_port()
+    b = blocking.Node(config("closer", seeds=[f"127.0.0.1:{port}"])).start()
+    outcome: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            b.joined()
+        except BaseException as e:
+            outcome.append(e)
+
+    t = threading.Thread(target=wait)
+    t.start()
+    time.sleep(0.5)
+    assert t.is_alive()
+    b.close()
+    t.join(5)
+    assert not t.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], rumour.ClosedError), outcome
+    with pytest.raises(rumour.ClosedError):
+        b.joined(timeout=0)
+
+
+def test_giving_up_lists_the_failures_async() -> None:
+    async def main() -> None:
+        port = free_port()
+        seeds = [f"127.0.0.1:{port}"]
+        c = config("quitter-a", seeds=seeds, retry_join_interval=0.05, retry_join_max_attempts=2)
+        async with rumour.Node(c) as n:
+            with pytest.raises(rumour.JoinError) as err:
+                await n.joined(timeout=10)
+            assert not isinstance(err.value, TimeoutError)
+            assert err.value.attempts == 2
+            assert [f.seed for f in err.value.failures] == [f"127.0.0.1:{port}"]
+            assert all(isinstance(f, rumour.SeedFailure) and f.reason for f in err.value.failures)
+            # Giving up is an answer that stays: asked again, at once.
+            with pytest.raises(rumour.JoinError):
+                await n.joined(timeout=0)
+
+    asyncio.run(main())
+
+
+def test_an_explicit_join_stays_one_shot_and_lists_the_failures() -> None:
+    port = free_port()
+    with blocking.Node(config("one-shot", tcp_timeout=0.5)) as n:
+        with pytest.raises(rumour.JoinError) as err:
+            n.join([f"127.0.0.1:{port}"])
+        assert not isinstance(err.value, TimeoutError)
+        assert err.value.attempts is None
+        assert [f.seed for f in err.value.failures] == [f"127.0.0.1:{port}"]
+
+
+def test_seed_settings_have_the_presets_defaults_and_take_paths(tmp_path: pathlib.Path) -> None:
+    c = rumour.Config.lan()
+    assert (c.retry_join_interval, c.retry_join_max_interval, c.retry_join_max_attempts) == (1.0, 30.0, 0)
+    assert c.gossip_to_seeds is True and c.peers_file is None
+    c = rumour.Config.local(peers_file=tmp_path / "peers")
+    assert c.peers_file == os.path.join(os.fspath(tmp_path), "peers")
+    c = c.replace(retry_join_interval=0.5, retry_join_max_interval=0.5, gossip_to_seeds=False)
+    c = c.replace(peers_file=None)
+    assert c.peers_file is None
+    with pytest.raises(rumour.ConfigError) as err:
+        c.replace(retry_join_max_interval=0.25)
+    assert err.value.field == "retry_join_max_interval"
+    with pytest.raises(rumour.ConfigError) as err:
+        c.replace(retry_join_max_attempts=2**40)
+    assert err.value.field == "retry_join_max_attempts"
+
+
+def test_a_peer_file_that_is_a_directory_is_counted_and_the_node_runs(tmp_path: pathlib.Path) -> None:
+    with blocking.Node(config("dir-a")) as a:
+        with blocking.Node(config("dir-b", seeds=[a.addr], peers_file=tmp_path)) as b:
+            assert b.joined(timeout=10) == a.addr
+            stats = b.stats()
+            assert stats["peers_file_errors"] >= 1
+            assert stats["join_attempts"] >= 1
+            assert {"seed_push_pulls", "hails_answered"} <= stats.keys()
+
+
+def test_the_simulator_counts_join_attempts() -> None:
+    from rumour.sim import Sim
+
+    sim = Sim(nodes=3, seed=7)
+    sim.run_for(5)
+    stats = sim.stats(0)
+    assert stats is not None
+    assert {"join_attempts", "seed_push_pulls", "hails_answered"} <= stats.keys()

@@ -14,7 +14,7 @@ import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 
-from .events import Event, EventsLost, StateChanged, _event
+from .events import Event, EventsLost, Joined, StateChanged, _event
 
 log = logging.getLogger("rumour")
 
@@ -205,6 +205,37 @@ class Listener(_Subscription):
         """No more calls."""
         self._closed = True
         self._hub.remove(self)
+
+
+class JoinWatch(_Subscription):
+    """Wakes an asyncio ``joined()`` when something may have changed its
+    answer: a :class:`Joined` event, lost events (one may have been
+    :class:`Joined`), or the node closing."""
+
+    def __init__(self, hub: Hub) -> None:
+        super().__init__(hub, None)
+        self._loop = asyncio.get_running_loop()
+        self._poke = asyncio.Event()
+
+    def offer(self, event: Event) -> None:
+        if isinstance(event, (Joined, EventsLost)):
+            self.end()
+
+    def end(self) -> None:
+        try:
+            self._loop.call_soon_threadsafe(self._poke.set)
+        except RuntimeError:
+            self._hub.remove(self)
+
+    def clear(self) -> None:
+        self._poke.clear()
+
+    async def wait(self, timeout: float) -> None:
+        """Until poked or ``timeout`` seconds passed."""
+        try:
+            await asyncio.wait_for(self._poke.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
 
 
 class Hub:

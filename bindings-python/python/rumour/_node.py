@@ -7,10 +7,10 @@ import functools
 from collections.abc import Sequence
 from typing import Any, Callable, TypeVar
 
-from ._base import Base, StateReads, _bytes, _seeds, _str, _timeout
+from ._base import Base, StateReads, _bytes, _join_timeout, _seeds, _str, _timeout
 from ._config import Config
-from ._hub import AsyncEvents, Listener
-from .errors import NodeError
+from ._hub import AsyncEvents, JoinWatch, Listener
+from .errors import JoinTimeoutError, NodeError
 from .events import Event, Member
 
 __all__ = ["Node", "State"]
@@ -77,13 +77,40 @@ class Node(Base):
 
     async def joined(self, timeout: float | None = None) -> str:
         """Waits until this node has joined a cluster (a seed answered, or a
-        peer joined it); returns that peer's ``"host:port"``, at once if it
-        joined earlier. Raises :class:`rumour.JoinTimeoutError` (a
-        ``TimeoutError``) after ``timeout`` seconds (None: no limit; the node
-        keeps trying), :class:`rumour.JoinError` when it gave up after
-        ``retry_join_max_attempts``."""
-        native, limit = self._n(), _timeout(timeout)
-        return await _off_loop(native.joined, limit)
+        peer joined it) and returns that peer's ``"host:port"``; at once if
+        it joined earlier. A node with no seeds waits to be joined.
+
+        Raises :class:`rumour.JoinTimeoutError` (a ``TimeoutError``) after
+        ``timeout`` seconds (None: no limit; 0: only look), while the node
+        keeps trying; :class:`rumour.JoinError` with ``failures`` when it
+        gave up after ``retry_join_max_attempts``; :class:`rumour.ClosedError`
+        when the node is or gets closed. It waits on the event loop, not in
+        a thread: cancelling it (``asyncio.wait_for``, a task group) leaves
+        nothing behind."""
+        limit = _timeout(timeout)
+        loop = asyncio.get_running_loop()
+        deadline = None if limit is None else loop.time() + limit
+        # A node that can give up is looked at now and then (giving up has
+        # no event); otherwise the watch wakes us for anything that matters.
+        poll = 0.25 if self.config.retry_join_max_attempts else 2.0
+        watch = JoinWatch(self._hub)
+        self._hub.add(watch)
+        try:
+            while True:
+                watch.clear()
+                try:
+                    return self._n().joined(0.0)  # only looks: never blocks
+                except JoinTimeoutError:
+                    pass
+                if deadline is None:
+                    await watch.wait(poll)
+                    continue
+                left = deadline - loop.time()
+                if left <= 0:
+                    raise _join_timeout(limit or 0.0)
+                await watch.wait(min(poll, left))
+        finally:
+            self._hub.remove(watch)
 
     async def join(self, seeds: str | Sequence[str], timeout: float | None = None) -> int:
         """Joins through ``seeds``; returns how many answered. Raises

@@ -11,16 +11,20 @@ scripts: the same API without ``async``; calls that wait on the network take
 from __future__ import annotations
 
 import concurrent.futures
+import time
 from collections.abc import Sequence
 from typing import Any, Callable
 
-from ._base import Base, StateReads, _bytes, _seeds, _str, _timeout
+from ._base import Base, StateReads, _bytes, _join_timeout, _seeds, _str, _timeout
 from ._config import Config
 from ._hub import Events, Listener
-from .errors import NodeError
+from .errors import JoinTimeoutError, NodeError
 from .events import Event, Member
 
 __all__ = ["Events", "Node", "State"]
+
+#: Longest native wait of ``joined()`` between looks at pending signals.
+_SLICE = 0.2
 
 
 def _bounded(fn, timeout: float | None, what: str):
@@ -80,12 +84,26 @@ class Node(Base):
         return self
 
     def joined(self, timeout: float | None = None) -> str:
-        """Waits until this node has joined a cluster; returns the peer's
-        ``"host:port"`` (at once if it joined earlier). Raises
-        :class:`rumour.JoinTimeoutError` (a ``TimeoutError``) after
-        ``timeout`` seconds (None: no limit; the node keeps trying),
-        :class:`rumour.JoinError` when it gave up."""
-        return self._n().joined(_timeout(timeout))
+        """Waits until this node has joined a cluster (a seed answered, or a
+        peer joined it) and returns that peer's ``"host:port"``; at once if
+        it joined earlier. A node with no seeds waits to be joined.
+
+        Raises :class:`rumour.JoinTimeoutError` (a ``TimeoutError``) after
+        ``timeout`` seconds (None: no limit; 0: only look), while the node
+        keeps trying; :class:`rumour.JoinError` with ``failures`` when it
+        gave up after ``retry_join_max_attempts``; :class:`rumour.ClosedError`
+        when the node is or gets closed. Ctrl-C interrupts the wait."""
+        limit = _timeout(timeout)
+        deadline = None if limit is None else time.monotonic() + limit
+        while True:
+            # Waits in short native slices, so that signals (KeyboardInterrupt)
+            # are seen while waiting without limit.
+            left = _SLICE if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                return self._n().joined(min(_SLICE, left))
+            except JoinTimeoutError:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise _join_timeout(limit or 0.0) from None
 
     def join(self, seeds: str | Sequence[str], timeout: float | None = None) -> int:
         """Joins through ``seeds``; returns how many answered. Raises
