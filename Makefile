@@ -3,7 +3,7 @@
 # never rewritten), in tests as in `make dist`.
 CARGO ?= cargo --locked
 
-.PHONY: demo demo-sim test lint dist install-test versions interop python-test node-test c-test polyglot-test faults faults-short soak bench bench-python bench-node bench-memberlist golden fuzz
+.PHONY: demo demo-sim test lint dist install-test versions interop python-test node-test c-test polyglot-test faults faults-short soak bench bench-python bench-node bench-memberlist bench-memberlist-coldstart golden fuzz
 
 # Five real nodes on loopback, narrated: joins, metadata, a broadcast, a
 # crash, a leave, a restart. Finishes by itself in well under a minute.
@@ -144,6 +144,13 @@ bench-node:
 # by side with `make bench`.
 bench-memberlist:
 	sh core/benches/go/run.sh -nodes 100 -steady 60
+
+# The cold start of the `seeds` benchmark on HashiCorp memberlist: 100
+# nodes started in random order over 5 s, the seed last; memberlist does
+# not retry, so each node runs a rejoin loop with rumour's backoff (JSON in
+# target/bench/memberlist_coldstart.json).
+bench-memberlist-coldstart:
+	sh core/benches/go/run.sh coldstart -nodes 100 -runs 3 -json target/bench/memberlist_coldstart.json
 
 # Re-captures the golden wire vectors from Debian's Go memberlist.
 golden:
