@@ -15,6 +15,7 @@ import time
 import pytest
 import rumour
 from rumour import blocking
+from rumour._hub import JoinWatch
 
 from conftest import config, wait_until
 
@@ -202,6 +203,7 @@ def test_many_async_waiters_take_no_threads_and_closing_ends_them() -> None:
     async def main() -> None:
         port = free_port()
         b = await rumour.Node(config("waiters", seeds=[f"127.0.0.1:{port}"])).start()
+        threads = threading.active_count()
         # Far more waiters than the default executor has threads: were they
         # threads, close() (which runs in that executor) would queue behind them.
         waiters = [asyncio.create_task(b.joined()) for _ in range(40)]
@@ -209,6 +211,8 @@ def test_many_async_waiters_take_no_threads_and_closing_ends_them() -> None:
             await asyncio.wait_for(b.joined(), 0.3)  # cancelled: leaves nothing behind
         await asyncio.sleep(0.2)
         assert not any(w.done() for w in waiters)
+        assert threading.active_count() == threads
+        assert sum(isinstance(s, JoinWatch) for s in b._hub._subs) == 40
         await asyncio.wait_for(b.close(), 10)
         results = await asyncio.wait_for(asyncio.gather(*waiters, return_exceptions=True), 10)
         assert all(isinstance(r, rumour.ClosedError) for r in results), results
