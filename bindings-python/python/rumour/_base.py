@@ -181,7 +181,8 @@ class Base:
         return None if t is None else Member._from(t)
 
     def stats(self) -> Stats:
-        """Counters: packets, bytes, probes, refutes, streams, events lost..."""
+        """Counters: packets, bytes, probes, refutes, streams, events lost,
+        join attempts, seed push-pulls, hails answered, peer file errors..."""
         return Stats(self._n().stats())
 
     def _send_args(self, to: str | Member, data: bytes) -> tuple:
