@@ -124,8 +124,10 @@ lint:
 # Needs about 11 GiB of memory; SIM_NODES=1000 for a quick run.
 # state: the replicated map in the simulator (spread, agreement cost,
 # partition repair with 100,000 keys).
+# seeds: cold start of 100 nodes with the seed last, and two islands of 50
+# merging (issue 16; BENCH_RUNS, about 40 s a run).
 bench:
-	$(CARGO) bench -p rumour --bench loopback --bench sim_10k --bench paper_check_7 --bench state
+	$(CARGO) bench -p rumour --bench loopback --bench sim_10k --bench paper_check_7 --bench state --bench seeds
 
 # The Python binding: events per second to async and blocking consumers,
 # the cost of broadcast(), the CPU of an idle 10-node cluster (about 2 min).
