@@ -569,6 +569,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(validate_config, m)?)?;
     m.add_function(wrap_pyfunction!(parse_addr, m)?)?;
     m.add_function(wrap_pyfunction!(logs_dropped, m)?)?;
+    // The one version (Cargo's workspace version), which `rumour.__version__` reports.
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     logs::install();
     Ok(())
 }

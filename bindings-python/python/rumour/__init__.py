@@ -14,7 +14,7 @@ Blocking code uses :class:`rumour.blocking.Node`, the same API without
 ``async``. Logs go to ``logging.getLogger("rumour")``.
 """
 
-from . import blocking, errors, events
+from . import _native, blocking, errors, events
 from ._base import Keyring, StateSummary, Stats
 from ._config import Config
 from ._hub import AsyncEvents, Events, Listener
@@ -54,7 +54,8 @@ from .events import (
     StateEntry,
 )
 
-__version__ = "0.1.0"
+__version__: str = _native.__version__
+"""The workspace's one version: the crates', the wheel's, the npm packages' and librumour's."""
 
 __all__ = [
     "AsyncEvents",

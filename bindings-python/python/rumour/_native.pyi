@@ -4,7 +4,15 @@ from typing import Any, Callable, final
 
 from typing_extensions import TypeAlias
 
-__all__ = ["NativeNode", "NativeSim", "logs_dropped", "parse_addr", "preset", "validate_config"]
+__all__ = [
+    "NativeNode",
+    "NativeSim",
+    "__version__",
+    "logs_dropped",
+    "parse_addr",
+    "preset",
+    "validate_config",
+]
 
 _MemberTuple: TypeAlias = tuple[str, str, str, int, bytes]
 _EntryTuple: TypeAlias = tuple[str, bytes, str, int, bool, int | None]
@@ -14,6 +22,8 @@ def preset(name: str) -> dict[str, Any]: ...
 def validate_config(config: dict[str, Any]) -> None: ...
 def parse_addr(addr: str) -> str | None: ...
 def logs_dropped() -> int: ...
+
+__version__: str
 
 @final
 class NativeNode:
