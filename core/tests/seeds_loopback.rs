@@ -113,9 +113,13 @@ fn bad_peer_files_are_ignored_and_counted() {
     let truncated = dir.join("truncated");
     std::fs::write(&truncated, b"rumour-peers 1\nnode 3 t\npeer 127.0.0.1:1 x\n").unwrap();
     let unwritable = dir.join("no-such-dir").join("peers");
-    // A directory, garbage, an empty and a cut-short file fail the read;
-    // the directory and the missing directory fail the writes too.
-    for path in [dir.clone(), garbage, empty, truncated, unwritable] {
+    let foreign = dir.join("foreign");
+    let other = rumour::proto::PeerSnapshot { name: "someone-else".into(), incarnation: 9, peers: Vec::new() };
+    std::fs::write(&foreign, other.encode()).unwrap();
+    // A directory, garbage, an empty, a cut-short and another node's file
+    // fail the read; the directory and the missing directory fail the
+    // writes too.
+    for path in [dir.clone(), garbage, empty, truncated, foreign, unwritable] {
         let mut c = config("p", "127.0.0.1:0", &[]);
         c.peers_file = Some(path.clone());
         let n = Node::start(c).unwrap_or_else(|e| panic!("{path:?}: {e}"));
