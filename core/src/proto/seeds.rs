@@ -265,7 +265,10 @@ impl Seeds {
         self.phase = Phase::Joining;
         self.next_attempt = Some(now);
         if let Some(period) = self.settings.gossip_interval {
-            self.next_gossip = Some(now + period.mul_f64(0.5 + 0.5 * rng.unit()));
+            // A phase anywhere in the period, as memberlist staggers its
+            // timers: nodes that started together then reach a missing seed
+            // spread over the period, the first of them soon after a heal.
+            self.next_gossip = Some(now + period.mul_f64(rng.unit()));
         }
     }
 
