@@ -325,6 +325,7 @@ impl Seeds {
             self.next_attempt = None;
             self.attempts += 1;
             self.failures.clear();
+            self.pings.clear();
             steps.extend(self.begin(Purpose::Join, now, view, rng));
         }
         if self.next_ping.is_some_and(|t| t <= now) {
@@ -492,23 +493,18 @@ impl Seeds {
 
     /// Records a ping we sent to a seed address.
     pub(super) fn pinged(&mut self, seq: u32) {
-        // Bounded: one ping per seed address per retry interval, and acks
-        // remove them; an unanswered set is cleared at each attempt.
-        if self.pings.len() > 4096 {
-            self.pings.clear();
-        }
+        // Bounded: acks remove them, and each attempt forgets the
+        // unanswered ones (an ack that late has nothing left to hasten).
         self.pings.insert(seq);
     }
 
     /// A seed answered a ping: it is up, so the attempt waiting for the
     /// backoff comes now (once per wait).
     pub(super) fn seed_answered(&mut self, now: Instant) {
-        if self.phase == Phase::Joining && !self.hastened && self.in_flight.is_empty() && self.resolving.is_none() {
-            if let Some(at) = self.next_attempt.filter(|t| *t > now) {
-                let _ = at;
-                self.next_attempt = Some(now);
-                self.hastened = true;
-            }
+        let waiting = self.phase == Phase::Joining && self.in_flight.is_empty() && self.resolving.is_none();
+        if waiting && !self.hastened && self.next_attempt.is_some_and(|t| t > now) {
+            self.next_attempt = Some(now);
+            self.hastened = true;
         }
     }
 
@@ -522,6 +518,7 @@ impl Seeds {
         let had_targets = self.has_targets();
         self.phase = Phase::Joined(via);
         self.next_attempt = None;
+        self.pings.clear();
         self.next_ping = None;
         self.in_flight.clear();
         if self.resolving.is_some_and(|(_, p)| p == Purpose::Join) {

@@ -73,7 +73,8 @@ pub enum JoinError {
 
 pub use crate::proto::SeedFailure;
 
-fn list(failures: &[SeedFailure]) -> String {
+/// "seed (reason), seed (reason)": for error messages and log lines.
+pub(crate) fn list(failures: &[SeedFailure]) -> String {
     failures.iter().map(|f| format!("{} ({})", f.seed, f.reason)).collect::<Vec<_>>().join(", ")
 }
 
