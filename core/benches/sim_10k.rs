@@ -3,7 +3,9 @@
 //! median wall time against the 60 s target, false suspicions and failures
 //! (PAPER-CHECKS 7: both 0 in every run), traffic per node, the
 //! configuration and the machine, as a table and JSON.
-//! `SIM_NODES`, `SIM_SECS` and `SIM_RUNS` override the size.
+//! `SIM_NODES`, `SIM_SECS` and `SIM_RUNS` override the size; `SIM_MODELS=1`
+//! adds three zones with their links and the full event log, to measure
+//! their cost against the plain run.
 
 mod support;
 
@@ -17,13 +19,17 @@ fn main() {
     let ff: u64 = outcomes.iter().map(|o| o.false_failures).sum();
     let last = outcomes.last().expect("at least one run");
     let (nodes, secs, runs) = (s.nodes, s.virtual_secs, s.runs);
-    println!("\nsim_10k  nodes={nodes} virtual={secs}s preset=lan loss=0 runs={runs}  machine: {}", support::machine());
+    let models = if s.models { "zones=3 record=membership,state,messages" } else { "plain" };
+    println!(
+        "\nsim_10k  nodes={nodes} virtual={secs}s preset=lan loss=0 runs={runs} models={models}  machine: {}",
+        support::machine()
+    );
     println!("| metric | value | target |\n|---|---|---|");
     println!("| wall time, median | {median:.2} s | < 60 s |");
     println!("| false suspicions, all runs | {fs} | 0 |");
     println!("| false failures, all runs | {ff} | 0 |");
     println!(
-        "{{\"bench\":\"sim_10k\",\"nodes\":{nodes},\"virtual_secs\":{secs},\"runs\":{runs},\"wall_median_s\":{median:.3},\"false_suspicions\":{fs},\"false_failures\":{ff},\"packets_per_node_s\":{:.2},\"bytes_per_node_s\":{:.1},\"machine\":\"{}\"}}",
+        "{{\"bench\":\"sim_10k\",\"models\":\"{models}\",\"nodes\":{nodes},\"virtual_secs\":{secs},\"runs\":{runs},\"wall_median_s\":{median:.3},\"false_suspicions\":{fs},\"false_failures\":{ff},\"packets_per_node_s\":{:.2},\"bytes_per_node_s\":{:.1},\"machine\":\"{}\"}}",
         last.packets_per_node_s,
         last.bytes_per_node_s,
         support::machine()

@@ -21,7 +21,7 @@ fn main() {
     let joined = sim.run_until(Duration::from_secs(30), Sim::converged);
     println!("[{:>7}] all {nodes} nodes joined through node-0 and see each other: {joined}", ms(sim.elapsed()));
 
-    sim.set_meta(7, b"role=db");
+    sim.set_meta(7, b"role=db").expect("metadata fits");
     sim.run_for(Duration::from_secs(3));
     let spread = sim.metrics().update_spread("node-7").unwrap();
     let slowest = spread.iter().flatten().max().unwrap();
@@ -31,7 +31,7 @@ fn main() {
         ms(*slowest)
     );
 
-    sim.broadcast(3, b"cache-invalidate users:42");
+    sim.broadcast(3, b"cache-invalidate users:42").expect("fits in a packet");
     sim.run_for(Duration::from_secs(3));
     let deliveries = sim.metrics().broadcast_deliveries(b"cache-invalidate users:42").unwrap();
     let got = deliveries.iter().filter(|&&d| d == 1).count();

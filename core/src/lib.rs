@@ -7,20 +7,23 @@
 //!   no global randomness.
 //! - [`runtime`]: real nodes ([`Node`]) on UDP and TCP, each with its own
 //!   tokio runtime thread and an event dispatch thread.
+//! - [`metrics`]: the node's metrics under memberlist's names, for the
+//!   `metrics` facade and the Prometheus text format.
 //! - [`sim`]: a deterministic simulator running many [`proto`] instances on a
 //!   virtual clock and a modelled network.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs, unreachable_pub)]
 
+pub mod metrics;
 pub mod proto;
 pub mod runtime;
 pub mod sim;
 pub mod wire;
 
 pub use proto::{
-    Config, ConfigError, Event, JoinStatus, Lifetime, Member, MemberState, StateChange, StateConfig, StateEntry,
-    StateError, Timestamp,
+    Config, ConfigError, Digest, Event, JoinStatus, Lifetime, Member, MemberState, StateChange, StateConfig,
+    StateEntry, StateError, Timestamp,
 };
 pub use runtime::{JoinError, Node, NodeError, NodeStats, StartError, State};
 

@@ -397,12 +397,18 @@ fn a_node_joins_its_configured_seeds_by_itself() {
 #[test]
 fn the_advertised_address_is_what_peers_see() {
     // A free port, then a node bound to every interface on it that tells
-    // peers a different (here: loopback) address, as behind NAT.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let advertised = format!("127.0.0.1:{port}");
-    let a =
-        Node::start(Config { bind: format!("0.0.0.0:{port}"), advertise: Some(advertised.clone()), ..config("adv-a") })
-            .unwrap();
+    // peers a different (here: loopback) address, as behind NAT. Between
+    // the two, another test's outgoing connection may take the port as its
+    // own (ephemeral ports come from the same range): then another port.
+    let (a, advertised) = (0..20)
+        .find_map(|_| {
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let advertised = format!("127.0.0.1:{port}");
+            let bind = format!("0.0.0.0:{port}");
+            let cfg = Config { bind, advertise: Some(advertised.clone()), ..config("adv-a") };
+            Node::start(cfg).ok().map(|a| (a, advertised))
+        })
+        .expect("a port free on every interface");
     assert_eq!(a.addr().to_string(), advertised);
     assert!(a.bound_addr().ip().is_unspecified());
     let b = Node::start(config("adv-b")).unwrap();
@@ -415,4 +421,15 @@ fn the_advertised_address_is_what_peers_see() {
     let c = Node::start(Config { bind: "0.0.0.0:0".into(), ..config("adv-c") }).unwrap();
     assert!(!c.addr().ip().is_unspecified(), "{}", c.addr());
     assert_eq!(c.addr().port(), c.bound_addr().port());
+}
+
+#[test]
+fn nodes_that_agree_report_the_same_digest() {
+    let a = Node::start(config("digest-a")).unwrap();
+    let b = Node::start(config("digest-b")).unwrap();
+    assert_ne!(a.digest().unwrap(), b.digest().unwrap(), "each alone sees only itself");
+    b.join(&[a.addr().to_string()]).unwrap();
+    assert!(wait_until(Duration::from_secs(5), || a.digest().unwrap() == b.digest().unwrap()));
+    b.state().put("k", b"v").unwrap();
+    assert!(wait_until(Duration::from_secs(5), || a.digest().unwrap() == b.digest().unwrap()), "the write spread");
 }

@@ -104,7 +104,7 @@ fn paper_check_3() {
         let next_tick = (ms / 200 + 1) * 200;
         sim.run_for(Duration::from_millis(next_tick - 1 - ms));
         let origin = trial * 97 % 1000;
-        sim.set_meta(origin, format!("v{trial}").as_bytes());
+        sim.set_meta(origin, format!("v{trial}").as_bytes()).unwrap();
         sim.run_for(Duration::from_secs(6));
         let mut times: Vec<f64> = sim
             .metrics()
@@ -145,7 +145,7 @@ fn paper_check_4() {
         for batch in 0..8 {
             let payloads: Vec<Vec<u8>> = (0..rumours).map(|r| format!("t{t}-b{batch}-r{r}").into_bytes()).collect();
             for (r, p) in payloads.iter().enumerate() {
-                sim.broadcast((batch * 131 + r * 37) % 1000, p);
+                sim.broadcast((batch * 131 + r * 37) % 1000, p).unwrap();
             }
             sim.run_for(Duration::from_secs(5));
             for p in &payloads {

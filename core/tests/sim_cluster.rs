@@ -81,7 +81,7 @@ fn a_node_restarted_under_its_name_rejoins_and_wins_over_its_old_incarnation() {
 fn metadata_updates_reach_every_node() {
     let mut sim = cluster(30, 6);
     assert!(sim.run_until(secs(15), Sim::converged));
-    sim.set_meta(9, b"role=db");
+    sim.set_meta(9, b"role=db").unwrap();
     sim.run_for(secs(5));
     let spread = sim.metrics().update_spread("node-9").unwrap();
     assert!(spread.iter().all(Option::is_some), "{spread:?}");
@@ -94,7 +94,7 @@ fn metadata_updates_reach_every_node() {
 fn a_broadcast_reaches_every_other_node_exactly_once() {
     let mut sim = cluster(40, 7);
     assert!(sim.run_until(secs(15), Sim::converged));
-    sim.broadcast(11, b"cache-invalidate:users");
+    sim.broadcast(11, b"cache-invalidate:users").unwrap();
     sim.run_for(secs(10));
     let deliveries = sim.metrics().broadcast_deliveries(b"cache-invalidate:users").unwrap();
     for (i, &d) in deliveries.iter().enumerate() {
@@ -253,4 +253,25 @@ fn a_short_partition_leaves_no_false_failures_among_the_majority() {
         }
     }
     assert!(bad.is_empty(), "false failures among the majority (seed, verdicts, members): {bad:?}");
+}
+
+#[test]
+fn digests_agree_exactly_when_the_cluster_does() {
+    use rumour::Lifetime;
+    let mut sim = cluster(20, 19);
+    assert!(sim.run_until(secs(10), |s| s.converged() && s.digests_agree()));
+    let before = sim.node(0).unwrap().digest();
+    // A write changes the writer's digest at once, everyone's once it spread.
+    sim.put(3, "k", b"v", Lifetime::UntilDeleted).expect("write");
+    assert!(!sim.digests_agree(), "only the writer has it yet");
+    assert!(sim.run_until(secs(10), Sim::digests_agree));
+    assert_ne!(sim.node(0).unwrap().digest(), before);
+    // A crash: the digests differ while the news spreads, agree while
+    // every survivor suspects it (same state, same incarnation), and agree
+    // again once every survivor counts it out.
+    sim.crash(7);
+    assert!(sim.run_until(secs(5), |s| !s.digests_agree()), "the survivors disagree at first");
+    let gone = |s: &Sim| s.node(0).unwrap().members().iter().all(|m| &*m.name != "node-7");
+    assert!(sim.run_until(secs(60), |s| gone(s) && s.digests_agree()));
+    assert_eq!(sim.node(0).unwrap().digest().to_string().len(), 16);
 }

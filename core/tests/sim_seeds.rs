@@ -78,6 +78,59 @@ fn two_islands_that_formed_apart_merge_within_one_push_pull_interval() {
 }
 
 #[test]
+fn islands_of_fifty_merge_with_no_straggler_left_to_the_periodic_push_pull() {
+    // At 100 members the periodic push-pull comes every 90 s (scaled). A few
+    // (node, member) pairs missed by the merge's alive rumours used to wait
+    // for it: up to 55 s to see all. Catch-up pulls repair them seconds after.
+    let mut worst = Duration::ZERO;
+    for run in 0..4u64 {
+        let mut sim = sim(100, vec![addr(0), addr(50)], 0x5050 + run);
+        let (a, b): (Vec<usize>, Vec<usize>) = ((0..50).collect(), (50..100).collect());
+        sim.partition(&[a.clone(), b.clone()]);
+        for i in 0..100 {
+            sim.start(i);
+        }
+        sim.run_for(Duration::from_secs(60));
+        assert!(group_converged(&sim, &a) && group_converged(&sim, &b), "each island formed");
+        // The heal falls at a different phase of the seed-gossip timers each run.
+        let mut rng = Rng::new(run);
+        sim.run_for(Duration::from_millis(rng.below(30_000) as u64));
+        let pulls_before: u64 = (0..100).map(|i| sim.node(i).unwrap().stats().catch_up_pulls).sum();
+        sim.heal();
+        let healed = sim.elapsed();
+        assert!(sim.run_until(Duration::from_secs(60), |s| s.converged()), "run {run}: one cluster");
+        let took = sim.elapsed() - healed;
+        sim.run_for(Duration::from_secs(10));
+        let pulls: u64 = (0..100).map(|i| sim.node(i).unwrap().stats().catch_up_pulls).sum::<u64>() - pulls_before;
+        println!("islands of 50, run {run}: one cluster {took:?} after the heal; {pulls} catch-up pulls in all");
+        assert!(pulls >= 100, "every node learned 50 members at once, and pulled: {pulls}");
+        assert_eq!(sim.metrics().false_failures(), 0, "{:?}", sim.metrics().false_verdicts());
+        worst = worst.max(took);
+    }
+    assert!(worst < Duration::from_secs(10), "the slowest of 4 merges took {worst:?}");
+}
+
+#[test]
+fn members_joining_one_at_a_time_cost_no_catch_up_pull() {
+    let mut sim = sim(30, vec![addr(0)], 0x0_1A1);
+    for i in 0..20 {
+        sim.start(i);
+    }
+    assert!(sim.run_until(Duration::from_secs(30), |s| s.converged()));
+    sim.run_for(Duration::from_secs(10));
+    let pulls = |sim: &Sim| -> Vec<u64> { (0..20).map(|i| sim.node(i).unwrap().stats().catch_up_pulls).collect() };
+    let before = pulls(&sim);
+    assert!(before.iter().all(|p| *p >= 1), "the start was a burst for every node: {before:?}");
+    // The steady state: one newcomer every 10 s.
+    for i in 20..30 {
+        sim.start(i);
+        sim.run_for(Duration::from_secs(10));
+    }
+    assert!(sim.converged());
+    assert_eq!(pulls(&sim), before, "single joins are left to gossip and the periodic push-pull");
+}
+
+#[test]
 fn a_seed_restarted_empty_is_taken_back_and_nodes_that_joined_it_meanwhile_too() {
     let mut sim = sim(25, vec![addr(0)], 0xE0E0);
     for i in 0..20 {

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use rumour::proto::{Config, Lifetime, StateConfig, StateError, MAX_KEY_BYTES};
+use rumour::proto::{Config, Lifetime, MemberState, StateConfig, StateError, MAX_KEY_BYTES};
 use rumour::sim::{Sim, SimConfig};
 
 fn secs(s: u64) -> Duration {
@@ -137,13 +137,17 @@ fn ephemeral_keys_vanish_when_their_owner_fails_or_leaves() {
     sim.crash(3);
     assert!(sim.run_until(secs(60), |s| everywhere(s, "svc/a", None)), "{:?}", values(&sim, "svc/a"));
     sim.leave(4);
-    sim.run_for(secs(5));
     let others = |s: &Sim, key: &str, want: Option<&[u8]>| {
         (0..8)
             .filter(|&i| i != 3 && i != 4)
             .all(|i| s.node(i).and_then(|p| p.state_get(key)).map(|e| e.value).as_deref() == want)
     };
-    assert!(others(&sim, "svc/b", None), "gone when its owner left");
+    // A leave is one rumour: now and then (about once in 200 node-leaves
+    // at this size) a node misses it and learns it at its next push-pull.
+    assert!(sim.run_until(secs(35), |s| others(s, "svc/b", None)), "gone when its owner left");
+    for i in (0..8).filter(|&i| i != 3 && i != 4) {
+        assert_eq!(sim.view(i, 4), Some(MemberState::Left), "node {i} saw the owner leave, not fail");
+    }
     assert!(others(&sim, "plain", Some(b"4")), "a plain key outlives its writer");
 }
 

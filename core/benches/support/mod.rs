@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use rumour::sim::{Sim, SimConfig};
+use rumour::sim::{Latency, Link, Recording, Sim, SimConfig, Zone};
 
 /// What a run is asked to do, from `SIM_NODES`, `SIM_SECS` and `SIM_RUNS`.
 pub struct Settings {
@@ -16,6 +16,10 @@ pub struct Settings {
     pub virtual_secs: u64,
     /// Independent runs, each with its own seed.
     pub runs: usize,
+    /// With `SIM_MODELS=1`: three zones with log-normal links inside and
+    /// normal WAN links between them, and the event log fully on
+    /// (membership, state, every message), to measure what they cost.
+    pub models: bool,
 }
 
 impl Settings {
@@ -26,6 +30,7 @@ impl Settings {
             nodes: var("SIM_NODES").map_or(10_000, |v| v as usize),
             virtual_secs: var("SIM_SECS").unwrap_or(60),
             runs: var("SIM_RUNS").map_or(default_runs, |v| (v as usize).max(1)),
+            models: var("SIM_MODELS") == Some(1),
         }
     }
 }
@@ -44,16 +49,41 @@ pub struct Outcome {
     pub packets_per_node_s: f64,
     /// Bytes per node per virtual second.
     pub bytes_per_node_s: f64,
+    /// Messages in the event log (0 without `models`).
+    pub messages_logged: usize,
+}
+
+/// Three zones of equal size, 0.5 ms log-normal inside, 30 to 80 ms
+/// normal between (no loss, so PAPER-CHECKS 7 still holds).
+fn zoned(nodes: usize) -> (Vec<Zone>, Vec<(String, String, Link)>) {
+    let third = nodes.div_ceil(3);
+    let names = ["eu", "us", "ap"];
+    let zones = (0..3)
+        .map(|z| Zone { name: names[z].to_string(), nodes: (z * third..((z + 1) * third).min(nodes)).collect() })
+        .collect();
+    let ms = Duration::from_millis;
+    let inside = Link { latency: Latency::LogNormal { median: Duration::from_micros(500), sigma: 0.3 }, loss: 0.0 };
+    let wan = |mean: u64| Link { latency: Latency::Normal { mean: ms(mean), std_dev: ms(5) }, loss: 0.0 };
+    let mut links: Vec<(String, String, Link)> = names.iter().map(|z| (z.to_string(), z.to_string(), inside)).collect();
+    links.push(("eu".into(), "us".into(), wan(30)));
+    links.push(("us".into(), "ap".into(), wan(50)));
+    links.push(("eu".into(), "ap".into(), wan(80)));
+    (zones, links)
 }
 
 /// Runs a quiet cluster (`lan()` timings, no loss, converged start) for the
 /// settings' virtual time, with seed `0xC0FFEE + run`, and prints a line.
 pub fn quiet_cluster(s: &Settings, run: usize) -> Outcome {
     let started = Instant::now();
+    let (zones, zone_links) = if s.models { zoned(s.nodes) } else { (Vec::new(), Vec::new()) };
+    let record = Recording { membership: s.models, state: s.models, messages: s.models, traffic: s.models };
     let mut sim = Sim::new(SimConfig {
         nodes: s.nodes,
         seed: 0xC0FFEE + run as u64,
         converged_start: true,
+        zones,
+        zone_links,
+        record,
         ..SimConfig::default()
     });
     let setup = started.elapsed();
@@ -70,15 +100,17 @@ pub fn quiet_cluster(s: &Settings, run: usize) -> Outcome {
         false_failures: m.false_failures(),
         packets_per_node_s: rate((0..s.nodes).map(|i| m.packets_sent(i)).sum()),
         bytes_per_node_s: rate((0..s.nodes).map(|i| m.bytes_sent(i)).sum()),
+        messages_logged: m.message_log().len(),
     };
     println!(
-        "run {run}: wall {:.2} s (setup {:.2} s), false suspicions {}, false failures {}, {:.1} packets and {:.0} bytes per node per second",
+        "run {run}: wall {:.2} s (setup {:.2} s), false suspicions {}, false failures {}, {:.1} packets and {:.0} bytes per node per second{}",
         out.wall.as_secs_f64(),
         out.setup.as_secs_f64(),
         out.false_suspicions,
         out.false_failures,
         out.packets_per_node_s,
         out.bytes_per_node_s,
+        if s.models { format!(", 3 zones, {} messages logged", out.messages_logged) } else { String::new() },
     );
     out
 }

@@ -112,6 +112,11 @@ impl BroadcastQueue {
     }
 
     /// Rumours waiting.
+    /// Whether a rumour with this name is still waiting to be sent.
+    pub(crate) fn holds(&self, name: &str) -> bool {
+        self.names.contains_key(name)
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.items.len()
     }

@@ -78,9 +78,9 @@ pub struct Config {
     /// The wait after the first failed attempt to join the seeds; it
     /// doubles after each further failure up to `retry_join_max_interval`,
     /// each wait jittered into its upper half. Meanwhile a UDP ping goes to
-    /// each seed address at this interval, and an ack brings the next
-    /// attempt forward, so a cluster forms within about this long of its
-    /// seed starting. Default 1 s; must not be zero.
+    /// each seed address four times per interval, and an ack brings the
+    /// next attempt forward, so a cluster forms within about a quarter of
+    /// this after its seed starts. Default 1 s; must not be zero.
     pub retry_join_interval: Duration,
     /// The longest wait between join attempts. Longer spares a seed that
     /// is down a storm of reconnects; shorter joins sooner when it only
@@ -117,6 +117,32 @@ pub struct Config {
     pub protocol_version: u8,
     /// Timeout of a TCP exchange (push-pull, reliable send). LAN 10 s.
     pub tcp_timeout: Duration,
+    /// How long a peer's connection may stay silent before its first bytes
+    /// (real peers write as soon as they connect); then it is closed and
+    /// counted (`streams_silent`). A longer `tcp_timeout` than this is not
+    /// needed for it: the shorter of the two applies. LAN and local 1 s,
+    /// WAN 3 s; must not be zero. Used by the runtime.
+    pub tcp_first_byte_timeout: Duration,
+    /// How often a running node records its metrics through the `metrics`
+    /// facade (see [`crate::metrics`]), on a wake-up it has anyway; zero
+    /// turns that off. Default 1 s. Used by the runtime; `Node::metrics`
+    /// and the bindings' collectors read the counters whenever asked.
+    pub metrics_interval: Duration,
+    /// Peers' connections held at once. When full, a newcomer replaces the
+    /// connection that has been silent longest (`streams_evicted`); one is
+    /// refused (`streams_refused`) only if every held connection is being
+    /// judged at that moment. Default 256. Used by the runtime.
+    pub tcp_max_incoming: usize,
+    /// Connections held at once from one source address that is not a
+    /// known member's; beyond it, a newcomer from that address replaces the
+    /// address's own quietest connection. Default 32; at most
+    /// `tcp_max_incoming`. Used by the runtime.
+    pub tcp_max_incoming_per_source: usize,
+    /// Of `tcp_max_incoming`, the places only addresses of known members
+    /// may take, so a flood from elsewhere never silences the cluster's
+    /// own push-pulls. Default 64; less than `tcp_max_incoming`. Used by
+    /// the runtime.
+    pub tcp_reserved_for_members: usize,
     /// Helpers asked to probe a member that missed a direct probe. LAN 3.
     /// More helpers mean fewer false suspicions on lossy links, more traffic.
     pub indirect_checks: usize,
@@ -217,6 +243,11 @@ impl Config {
             meta: Vec::new(),
             protocol_version: 2,
             tcp_timeout: Duration::from_secs(10),
+            tcp_first_byte_timeout: Duration::from_secs(1),
+            tcp_max_incoming: 256,
+            metrics_interval: Duration::from_secs(1),
+            tcp_max_incoming_per_source: 32,
+            tcp_reserved_for_members: 64,
             indirect_checks: 3,
             retransmit_mult: 4,
             suspicion_mult: 4,
@@ -246,6 +277,7 @@ impl Config {
     pub fn wan() -> Self {
         Config {
             tcp_timeout: Duration::from_secs(30),
+            tcp_first_byte_timeout: Duration::from_secs(3),
             suspicion_mult: 6,
             push_pull_interval: Duration::from_secs(60),
             probe_timeout: Duration::from_secs(3),
@@ -294,11 +326,21 @@ impl Config {
             ("probe_interval", self.probe_interval),
             ("probe_timeout", self.probe_timeout),
             ("tcp_timeout", self.tcp_timeout),
+            ("tcp_first_byte_timeout", self.tcp_first_byte_timeout),
         ];
         for (field, d) in positive {
             if d.is_zero() {
                 return Err(err(field, "must not be zero"));
             }
+        }
+        if self.tcp_max_incoming == 0 {
+            return Err(err("tcp_max_incoming", "must not be zero"));
+        }
+        if self.tcp_max_incoming_per_source == 0 || self.tcp_max_incoming_per_source > self.tcp_max_incoming {
+            return Err(err("tcp_max_incoming_per_source", "must be 1 to tcp_max_incoming"));
+        }
+        if self.tcp_reserved_for_members >= self.tcp_max_incoming {
+            return Err(err("tcp_reserved_for_members", "must be less than tcp_max_incoming"));
         }
         if self.retry_join_interval.is_zero() {
             return Err(err("retry_join_interval", "must not be zero"));
@@ -436,6 +478,11 @@ mod tests {
             ("retry_join_interval", Box::new(|c| c.retry_join_interval = Duration::ZERO)),
             ("retry_join_max_interval", Box::new(|c| c.retry_join_max_interval = ms(10))),
             ("peers_file", Box::new(|c| c.peers_file = Some("".into()))),
+            ("tcp_first_byte_timeout", Box::new(|c| c.tcp_first_byte_timeout = Duration::ZERO)),
+            ("tcp_max_incoming", Box::new(|c| c.tcp_max_incoming = 0)),
+            ("tcp_max_incoming_per_source", Box::new(|c| c.tcp_max_incoming_per_source = 0)),
+            ("tcp_max_incoming_per_source", Box::new(|c| c.tcp_max_incoming_per_source = 257)),
+            ("tcp_reserved_for_members", Box::new(|c| c.tcp_reserved_for_members = 256)),
         ];
         for (field, break_it) in cases {
             let mut c = Config::lan();

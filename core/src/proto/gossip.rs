@@ -33,6 +33,7 @@ impl Proto {
         if self.queued_broadcasts() == 0 {
             return 0;
         }
+        self.gossip_rounds += 1;
         let me = self.name.clone();
         let to_dead = self.cfg.gossip_to_the_dead_time;
         let picked = self.members.random(self.cfg.gossip_nodes, &mut self.rng, |n| {

@@ -17,14 +17,16 @@ use std::time::{Duration, Instant};
 
 use super::awareness::Awareness;
 use super::broadcast_queue::{retransmit_limit, BroadcastQueue};
+use super::catch_up::CatchUp;
 use super::config::{Config, ConfigError};
 use super::kv::{sync::speaks_state, Replica, STATE_DELEGATE_VERSION};
-use super::members::{Member, Members, NodeState};
+use super::members::{Member, MemberState, Members, NodeState};
 use super::probe::{ActiveProbe, Relay};
 use super::rng::Rng;
 use super::seeds::{ResolveRequest, SeedSettings, Seeds};
 use super::suspicion::Suspicion;
 use super::user::Seen;
+use crate::metrics::{Sample, Timing};
 use crate::wire::packet::{self, Layers};
 use crate::wire::{compound, Alive, Message, COMPOUND_HEADER_OVERHEAD, COMPOUND_OVERHEAD, META_MAX_SIZE};
 
@@ -34,6 +36,10 @@ pub const PROTOCOL_VERSION_MAX: u8 = 5;
 pub const PROTOCOL_VERSION_MIN: u8 = 1;
 /// Most parts in one compound packet we build (the count is one byte).
 const MAX_COMPOUND_PARTS: usize = 255;
+
+/// Timings kept for the `metrics` facade between two of the runtime's
+/// collections; past that they still count in the histograms.
+const MAX_KEPT_OBSERVATIONS: usize = 1024;
 /// Token the leave's dead rumour carries through the broadcast queue.
 pub(super) const LEAVE_TOKEN: u64 = 1;
 
@@ -81,6 +87,18 @@ pub enum MessageKind {
     Plain,
 }
 
+impl MessageKind {
+    /// Its name in lower case (`broadcast`, `direct`, `plain`), as the
+    /// bindings and the `rumour` command spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Broadcast => "broadcast",
+            MessageKind::Direct => "direct",
+            MessageKind::Plain => "plain",
+        }
+    }
+}
+
 /// What the user of a node is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -121,6 +139,28 @@ pub enum Event {
         /// The peer's address.
         via: SocketAddr,
     },
+}
+
+impl Event {
+    /// For a membership change, what happened (`joined`, `updated`,
+    /// `suspect`, `recovered`, `failed` or `left`) and to whom; `None` for
+    /// every other event.
+    pub fn member_change(&self) -> Option<(&'static str, &Member)> {
+        Some(match self {
+            Event::MemberJoined(m) => ("joined", m),
+            Event::MemberUpdated(m) => ("updated", m),
+            Event::MemberSuspect(m) => ("suspect", m),
+            Event::MemberRecovered(m) => ("recovered", m),
+            Event::MemberFailed(m) => ("failed", m),
+            Event::MemberLeft(m) => ("left", m),
+            // Listed, not `_`, so a new kind of event has to be placed here.
+            Event::Message { .. }
+            | Event::RemoteState(_)
+            | Event::StateChanged(_)
+            | Event::EventsLost(_)
+            | Event::Joined { .. } => return None,
+        })
+    }
 }
 
 /// Protocol decisions, recorded for the simulator when tracing is on.
@@ -169,6 +209,16 @@ fn stagger(rng: &mut Rng, period: Duration) -> Duration {
     }
 }
 
+/// A cluster view's hash ([`Proto::digest`]); shown as 16 hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Digest(pub u64);
+
+impl std::fmt::Display for Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
 /// Counters kept by the machine.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProtoStats {
@@ -192,6 +242,11 @@ pub struct ProtoStats {
     pub probes_failed: u64,
     /// Times this node refuted a suspicion or death about itself.
     pub refutes: u64,
+    /// Times this node spread its current alive again because an accusation
+    /// older than its incarnation showed someone missed its refutation.
+    pub reasserts: u64,
+    /// Accusations of this node answered with its alive sent straight back.
+    pub accusers_answered: u64,
     /// Alive messages ignored because the name is taken by another address.
     pub name_conflicts: u64,
     /// Push-pull exchanges refused for incompatible protocol versions.
@@ -222,6 +277,31 @@ pub struct ProtoStats {
     /// Joins back to an unknown peer that reached this node while it was
     /// alone (a cluster that still counts it as a member).
     pub hails_answered: u64,
+    /// Push-pulls with a random member after a burst of joins, to pick up
+    /// the rumours gossip missed (see the `catch_up` module).
+    pub catch_up_pulls: u64,
+    /// Alive messages that changed the member table (`memberlist.msg.alive`).
+    pub msg_alive: u64,
+    /// Suspect messages that made a member suspect (`memberlist.msg.suspect`).
+    pub msg_suspect: u64,
+    /// Dead messages that marked a member failed or left (`memberlist.msg.dead`).
+    pub msg_dead: u64,
+    /// Probes started with an interval stretched by a poor health score
+    /// (`memberlist.degraded.probe`).
+    pub degraded_probes: u64,
+    /// Suspicions that ran out with fewer confirmations than expected
+    /// (`memberlist.degraded.timeout`).
+    pub degraded_timeouts: u64,
+    /// Bytes of the state this node sent in its last push-pull, either side.
+    pub last_push_pull_local_bytes: u64,
+    /// Bytes of the state the peer sent in the last push-pull, either side.
+    pub last_push_pull_remote_bytes: u64,
+    /// How long probes took, ping to ack or to their end without one.
+    pub probe_time: Timing,
+    /// How long our push-pulls took, opening to merging the reply.
+    pub push_pull_time: Timing,
+    /// How long gossip rounds that had rumours to send took to build and send.
+    pub gossip_time: Timing,
 }
 
 /// Why a command was refused. Nothing changed.
@@ -315,6 +395,7 @@ pub(super) enum PendingStream {
     PushPull {
         join: bool,
         to: SocketAddr,
+        started: Instant,
     },
     TcpPing {
         seq: u32,
@@ -371,6 +452,10 @@ pub struct Proto {
     /// Members declared failed and since forgotten, with when: tried now
     /// and then, so a healed partition rejoins by itself.
     pub(super) failed: VecDeque<(Member, Instant)>,
+    /// Gossip rounds that had rumours to send (the runtime times them).
+    pub(super) gossip_rounds: u64,
+    /// When each accuser last got our alive straight back (state.rs).
+    pub(super) answered_accusers: HashMap<SocketAddr, Instant>,
     pub(super) seen: Seen,
     pub(super) user_seq: u64,
     pub(super) probe: Option<ActiveProbe>,
@@ -382,6 +467,8 @@ pub struct Proto {
     pub(super) timers: Timers,
     /// The configured seeds and remembered peers (seeds.rs).
     pub(super) seeds: Seeds,
+    /// Extra pulls after a burst of joins (catch_up.rs).
+    pub(super) catch_up: CatchUp,
     /// Seed names waiting for the runtime to resolve them.
     pub(super) resolves: VecDeque<ResolveRequest>,
     pub(super) pending_streams: HashMap<StreamId, PendingStream>,
@@ -392,6 +479,9 @@ pub struct Proto {
     streams: VecDeque<StreamRequest>,
     pub(super) events: VecDeque<Event>,
     trace: Option<VecDeque<Trace>>,
+    /// Timings since the runtime last took them, for the `metrics` facade
+    /// (see [`Proto::take_observations`]); `None` unless asked for.
+    observations: Option<Vec<(&'static str, f64)>>,
     pub(super) stats: ProtoStats,
 }
 
@@ -444,6 +534,8 @@ impl Proto {
             follow_ups: 0,
             local_user_state: Vec::new(),
             failed: VecDeque::new(),
+            gossip_rounds: 0,
+            answered_accusers: HashMap::new(),
             seen: Seen::default(),
             user_seq: 0,
             probe: None,
@@ -453,6 +545,7 @@ impl Proto {
             relays: HashMap::new(),
             timers: Timers::default(),
             seeds,
+            catch_up: CatchUp::default(),
             resolves: VecDeque::new(),
             pending_streams: HashMap::new(),
             next_stream: 0,
@@ -462,6 +555,7 @@ impl Proto {
             streams: VecDeque::new(),
             events: VecDeque::new(),
             trace: None,
+            observations: None,
             stats: ProtoStats::default(),
             layers,
             cfg: config,
@@ -568,6 +662,28 @@ impl Proto {
         self.members.get(name).map(|n| &n.member)
     }
 
+    /// A short hash of how this node sees the cluster: the members alive
+    /// or suspect (name, state, incarnation) and the replicated map's
+    /// Merkle root. Every node of a converged cluster reports the same
+    /// digest, so comparing digests (a deploy script, a test, a dashboard)
+    /// says whether the cluster agrees without comparing member lists.
+    /// Members dead or left are left out: each node forgets them at its
+    /// own moment.
+    pub fn digest(&self) -> Digest {
+        let mut live: Vec<&Member> = self.members.iter().map(|n| &n.member).filter(|m| !m.state.is_gone()).collect();
+        live.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut buf = Vec::with_capacity(live.len() * 24 + 8);
+        for m in live {
+            // Length-prefixed, so names cannot run into each other.
+            buf.extend_from_slice(&(m.name.len() as u32).to_le_bytes());
+            buf.extend_from_slice(m.name.as_bytes());
+            buf.push(m.state as u8);
+            buf.extend_from_slice(&m.incarnation.to_le_bytes());
+        }
+        buf.extend_from_slice(&self.kv.summary().root.to_le_bytes());
+        Digest(xxhash_rust::xxh3::xxh3_64(&buf))
+    }
+
     /// How many members are alive or suspect, this node included.
     pub fn num_members(&self) -> usize {
         self.members.iter().filter(|n| !n.member.state.is_gone()).count()
@@ -586,6 +702,101 @@ impl Proto {
     /// Counters.
     pub fn stats(&self) -> &ProtoStats {
         &self.stats
+    }
+
+    /// This node's metrics under memberlist's names (see [`crate::metrics`]),
+    /// from the machine's own counters; [`crate::Node::metrics`] adds the
+    /// runtime's (streams, events lost).
+    pub fn metrics(&self) -> Vec<Sample> {
+        use crate::metrics::Value::{Counter, Gauge, Histogram};
+        let s = &self.stats;
+        let mut out = vec![
+            Sample::of("memberlist.gossip", Histogram(s.gossip_time.clone())),
+            Sample::of("memberlist.probeNode", Histogram(s.probe_time.clone())),
+            Sample::of("memberlist.pushPullNode", Histogram(s.push_pull_time.clone())),
+            Sample::of("memberlist.msg.alive", Counter(s.msg_alive)),
+            Sample::of("memberlist.msg.suspect", Counter(s.msg_suspect)),
+            Sample::of("memberlist.msg.dead", Counter(s.msg_dead)),
+            Sample::of("memberlist.health.score", Gauge(self.health_score() as f64)),
+            Sample::of("memberlist.degraded.probe", Counter(s.degraded_probes)),
+            Sample::of("memberlist.degraded.timeout", Counter(s.degraded_timeouts)),
+            Sample::of("memberlist.udp.sent", Counter(s.bytes_sent)),
+            Sample::of("memberlist.udp.received", Counter(s.bytes_received)),
+            Sample::of("memberlist.tcp.accept", Counter(s.streams_accepted)),
+            Sample::of("memberlist.tcp.connect", Counter(s.streams_opened)),
+            Sample::of("memberlist.queue.broadcasts", Gauge(self.queued_broadcasts() as f64)),
+        ];
+        let mut by_state = [0u64; 4];
+        for n in self.members.iter() {
+            by_state[n.member.state as usize] += 1;
+        }
+        for state in [MemberState::Alive, MemberState::Suspect, MemberState::Dead, MemberState::Left] {
+            let mut sample = Sample::of("memberlist.node.instances", Gauge(by_state[state as usize] as f64));
+            sample.labels.push(("node_state", state.as_str()));
+            out.push(sample);
+        }
+        let kv = self.kv.summary();
+        out.extend([
+            Sample::of("memberlist.size.local", Gauge(s.last_push_pull_local_bytes as f64)),
+            Sample::of("memberlist.size.remote", Gauge(s.last_push_pull_remote_bytes as f64)),
+            Sample::of("rumour.packets.sent", Counter(s.packets_sent)),
+            Sample::of("rumour.packets.received", Counter(s.packets_received)),
+            Sample::of("rumour.decode.errors", Counter(s.decode_errors)),
+            Sample::of("rumour.probes", Counter(s.probes)),
+            Sample::of("rumour.probes.failed", Counter(s.probes_failed)),
+            Sample::of("rumour.refutes", Counter(s.refutes)),
+            Sample::of("rumour.reasserts", Counter(s.reasserts)),
+            Sample::of("rumour.accusers.answered", Counter(s.accusers_answered)),
+            Sample::of("rumour.name.conflicts", Counter(s.name_conflicts)),
+            Sample::of("rumour.joins.retried", Counter(s.join_attempts)),
+            Sample::of("rumour.seed.push_pulls", Counter(s.seed_push_pulls)),
+            Sample::of("rumour.catch_up.pulls", Counter(s.catch_up_pulls)),
+            Sample::of("rumour.state.entries", Gauge(kv.live as f64)),
+            Sample::of("rumour.state.tombstones", Gauge(kv.tombstones as f64)),
+            Sample::of("rumour.state.bytes", Gauge(kv.bytes as f64)),
+            Sample::of("rumour.state.repair_bytes", Counter(s.state_sync_bytes)),
+            Sample::of("rumour.state.repaired", Counter(s.state_repaired)),
+            Sample::of("rumour.state.rejected", Counter(s.state_rejected)),
+        ]);
+        out
+    }
+
+    /// Keeps each timing from now on for [`Proto::take_observations`] (the
+    /// runtime does, to record them through the `metrics` facade).
+    pub fn keep_observations(&mut self, on: bool) {
+        self.observations = on.then(Vec::new);
+    }
+
+    /// Gossip rounds run so far that had rumours to send: the runtime,
+    /// which reads the clock, times a turn that ran one and reports it
+    /// with [`Proto::observe_gossip_round`] (memberlist times the round's
+    /// own work; the machine has no clock to do so).
+    pub fn gossip_rounds(&self) -> u64 {
+        self.gossip_rounds
+    }
+
+    /// Counts one gossip round's time in `memberlist.gossip`.
+    pub fn observe_gossip_round(&mut self, took: Duration) {
+        self.observe("memberlist.gossip", took);
+    }
+
+    /// The timings since the last call: (metric name, milliseconds).
+    pub fn take_observations(&mut self) -> Vec<(&'static str, f64)> {
+        self.observations.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Counts one timing in `metric`'s histogram (and keeps it for the
+    /// facade when asked; at most [`MAX_KEPT_OBSERVATIONS`] wait).
+    pub(super) fn observe(&mut self, metric: &'static str, took: Duration) {
+        let timing = match metric {
+            "memberlist.probeNode" => &mut self.stats.probe_time,
+            "memberlist.pushPullNode" => &mut self.stats.push_pull_time,
+            _ => &mut self.stats.gossip_time,
+        };
+        timing.observe(took);
+        if let Some(kept) = self.observations.as_mut().filter(|k| k.len() < MAX_KEPT_OBSERVATIONS) {
+            kept.push((metric, took.as_secs_f64() * 1000.0));
+        }
     }
 
     /// Rumours (membership and user) waiting to be gossiped.
@@ -760,6 +971,14 @@ impl Proto {
                 }
                 self.handle_ping(from, p)
             }
+            Message::Suspect(s) if s.node == self.name => {
+                self.suspect_node(s, now);
+                self.answer_accuser(from, now);
+            }
+            Message::Dead(d) if d.node == self.name => {
+                self.dead_node(d, now);
+                self.answer_accuser(from, now);
+            }
             Message::IndirectPing(ind) => self.handle_indirect_ping(from, ind, now),
             Message::Ack(a) if self.seeds.is_seed_ping(a.seq_no) => self.seeds.seed_answered(now),
             Message::Ack(a) => self.handle_ack(a, now),
@@ -804,6 +1023,9 @@ impl Proto {
             self.timers.resync = None;
             self.start_push_pull(seed, false, now);
         }
+        if self.catch_up.take_due(now) {
+            self.catch_up_pull(now);
+        }
         self.relay_timers(now);
         self.suspicion_timers(now);
         self.state_timers(now);
@@ -835,6 +1057,7 @@ impl Proto {
         }
         consider(self.state_deadline());
         consider(self.seeds.deadline());
+        consider(self.catch_up.deadline());
         next
     }
 

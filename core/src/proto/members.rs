@@ -35,6 +35,16 @@ impl MemberState {
         }
     }
 
+    /// Its name in lower case, as the bindings and the metrics' `node_state` label spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberState::Alive => "alive",
+            MemberState::Suspect => "suspect",
+            MemberState::Dead => "dead",
+            MemberState::Left => "left",
+        }
+    }
+
     /// Dead or left: no longer a member.
     pub fn is_gone(self) -> bool {
         matches!(self, MemberState::Dead | MemberState::Left)

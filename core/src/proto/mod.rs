@@ -10,6 +10,7 @@
 
 mod awareness;
 mod broadcast_queue;
+mod catch_up;
 mod config;
 mod gossip;
 mod keys;
@@ -35,7 +36,7 @@ pub use kv::{
     MAX_KEY_BYTES, MAX_TTL, STATE_DELEGATE_VERSION,
 };
 pub use machine::{
-    CommandError, Event, MessageKind, Proto, ProtoStats, ReplyOutcome, StreamFailure, StreamId, StreamOutcome,
+    CommandError, Digest, Event, MessageKind, Proto, ProtoStats, ReplyOutcome, StreamFailure, StreamId, StreamOutcome,
     StreamRequest, Trace, Transmit, PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN,
 };
 pub use members::{Member, MemberState};

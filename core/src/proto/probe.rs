@@ -29,6 +29,7 @@ pub(crate) struct ActiveProbe {
     nacks: u32,
     tcp: Option<StreamId>,
     pub(super) tcp_ok: bool,
+    started: Instant,
 }
 
 impl ActiveProbe {
@@ -105,6 +106,9 @@ impl Proto {
         let node = self.members.get(&target).expect("picked from the table");
         let (addr, state, incarnation) = (node.member.addr, node.member.state, node.member.incarnation);
         let interval = self.awareness.scale(self.cfg.probe_interval);
+        if interval > self.cfg.probe_interval {
+            self.stats.degraded_probes += 1;
+        }
         let seq = self.next_seq();
         let ping = Ping { seq_no: seq, node: target.clone(), source: Some(self.addr), source_node: self.name.clone() };
         self.stats.probes += 1;
@@ -128,6 +132,7 @@ impl Proto {
             nacks: 0,
             tcp: None,
             tcp_ok: false,
+            started: now,
         });
     }
 
@@ -200,6 +205,7 @@ impl Proto {
     /// Ends the probe; on failure adjusts health and raises a suspicion.
     fn finish_probe(&mut self, p: ActiveProbe, acked: bool, now: Instant) {
         self.trace(Trace::ProbeFinished { target: p.target.clone(), acked });
+        self.observe("memberlist.probeNode", now.saturating_duration_since(p.started));
         if acked {
             self.awareness.apply_delta(-1);
         } else {
@@ -224,6 +230,12 @@ impl Proto {
         let to = p.source.unwrap_or(from);
         let name = (!p.source_node.is_empty()).then_some(p.source_node);
         self.send_msg(to, name.as_deref(), Ack { seq_no: p.seq_no, payload: Vec::new() }.encode());
+        if let Some(verdict) = name.as_deref().and_then(|n| self.verdict_on(n)) {
+            // It pings us, so it runs, yet we hold it failed or left (it
+            // refuted while its refutation passed us by): tell it, so it
+            // answers us directly (state.rs `answer_accuser`).
+            self.raw_send(to, None, verdict);
+        }
     }
 
     /// Someone asks us to probe a member for them.

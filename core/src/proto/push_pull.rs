@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use super::broadcast_queue::retransmit_limit;
 use super::machine::{
     CommandError, Event, MessageKind, PendingStream, Proto, ReplyOutcome, StreamFailure, StreamId, StreamOutcome,
 };
@@ -52,20 +53,74 @@ impl Proto {
 
     /// Opens a push-pull with `to`; our map's summary rides along when `to`
     /// is known to take state.
-    pub(super) fn start_push_pull(&mut self, to: SocketAddr, join: bool, _now: Instant) -> StreamId {
+    pub(super) fn start_push_pull(&mut self, to: SocketAddr, join: bool, now: Instant) -> StreamId {
         let state = self.addr_speaks_state(to);
         let plain = self.local_state(join, state);
-        self.open_stream(to, plain, PendingStream::PushPull { join, to }, true)
+        self.stats.last_push_pull_local_bytes = plain.len() as u64;
+        self.open_stream(to, plain, PendingStream::PushPull { join, to, started: now }, true)
     }
 
     /// The periodic exchange with one random alive member.
     pub(super) fn periodic_push_pull(&mut self, now: Instant) {
+        if let Some(addr) = self.random_alive_peer() {
+            self.start_push_pull(addr, false, now);
+        }
+    }
+
+    /// The address of one random alive member other than us.
+    fn random_alive_peer(&mut self) -> Option<SocketAddr> {
         let me = self.name.clone();
         let picked =
             self.members.random(1, &mut self.rng, |n| *n.member.name != *me && n.member.state == MemberState::Alive);
-        if let Some(&i) = picked.first() {
-            let addr = self.members.at(i).member.addr;
-            self.start_push_pull(addr, false, now);
+        picked.first().map(|&i| self.members.at(i).member.addr)
+    }
+
+    // ---- catch-up pulls (the mechanism is in catch_up.rs; this routes) ----
+
+    /// How long after a burst of joins a catch-up pull comes: about as long
+    /// as a rumour stays in the gossip queues (a retransmit limit of gossip
+    /// rounds), so the burst has spread, plus up to half again so that a
+    /// cluster's nodes do not all pull at the same instant. `None` when
+    /// push-pull is off.
+    fn catch_up_delay(&mut self) -> Option<Duration> {
+        if self.cfg.push_pull_interval.is_zero() || self.cfg.gossip_interval.is_zero() || self.left {
+            return None;
+        }
+        let rounds = retransmit_limit(self.cfg.retransmit_mult, self.members.len()).max(1);
+        Some(self.cfg.gossip_interval * rounds)
+    }
+
+    /// A member joined our view: counts towards a burst.
+    pub(super) fn note_member_joined(&mut self, now: Instant) {
+        let Some(window) = self.catch_up_delay() else { return };
+        if self.catch_up.member_joined(now, window) {
+            self.arm_catch_up(window, now);
+        }
+    }
+
+    fn arm_catch_up(&mut self, delay: Duration, now: Instant) {
+        let jitter = delay.mul_f64(self.rng.unit() / 2.0);
+        self.catch_up.arm(now + delay + jitter);
+    }
+
+    /// The catch-up pull is due: with a random alive member.
+    pub(super) fn catch_up_pull(&mut self, now: Instant) {
+        if self.left {
+            return;
+        }
+        if let Some(addr) = self.random_alive_peer() {
+            let id = self.start_push_pull(addr, false, now);
+            self.catch_up.launched(id);
+            self.stats.catch_up_pulls = self.catch_up.started();
+        }
+    }
+
+    /// A stream we opened ended: a catch-up pull may call for another.
+    fn catch_up_stream_done(&mut self, id: StreamId, ok: bool, now: Instant) {
+        if self.catch_up.stream_done(id, ok) {
+            if let Some(delay) = self.catch_up_delay() {
+                self.arm_catch_up(delay, now);
+            }
         }
     }
 
@@ -93,6 +148,8 @@ impl Proto {
                 // drives any descent.
                 let state = Self::parse_summary(&user_state).is_some();
                 let reply = self.local_state(join, state);
+                self.stats.last_push_pull_local_bytes = reply.len() as u64;
+                self.stats.last_push_pull_remote_bytes = buf.len() as u64;
                 if !state && !user_state.is_empty() {
                     self.emit(Event::RemoteState(user_state));
                 }
@@ -139,6 +196,7 @@ impl Proto {
     pub fn handle_stream_reply(&mut self, id: StreamId, buf: &[u8], now: Instant) -> ReplyOutcome {
         let outcome = self.handle_stream_reply_inner(id, buf, now);
         if let ReplyOutcome::Done(result) = &outcome {
+            self.catch_up_stream_done(id, result.is_ok(), now);
             let result = result.clone().map_err(|e| e.to_string());
             self.seeds.stream_done(id, result, now, &mut self.rng);
             self.report_seeds();
@@ -161,8 +219,9 @@ impl Proto {
         };
         self.pending_streams.remove(&id);
         let result = match (purpose, msg) {
-            (PendingStream::PushPull { join, to }, StreamMessage::PushPull { nodes, user_state, .. }) => {
-                match self.verify_protocol(&nodes) {
+            (PendingStream::PushPull { join, to, started }, StreamMessage::PushPull { nodes, user_state, .. }) => {
+                self.stats.last_push_pull_remote_bytes = buf.len() as u64;
+                let result = match self.verify_protocol(&nodes) {
                     Ok(()) if !self.knows_others(&nodes) => {
                         // Only ourselves answered: a seed that is this node.
                         Err(StreamFailure::Remote("the peer is this node itself".into()))
@@ -184,7 +243,9 @@ impl Proto {
                         self.stats.incompatible_peers += 1;
                         Err(StreamFailure::Incompatible(why))
                     }
-                }
+                };
+                self.observe("memberlist.pushPullNode", now.saturating_duration_since(started));
+                result
             }
             (PendingStream::TcpPing { seq }, StreamMessage::Ack(a)) if a.seq_no == seq => {
                 if let Some(p) = self.probe.as_mut().filter(|p| p.is_tcp(id)) {
@@ -270,6 +331,7 @@ impl Proto {
     /// A stream we opened failed (connection refused, reset, timed out).
     pub fn handle_stream_failed(&mut self, id: StreamId, now: Instant) {
         self.pending_streams.remove(&id);
+        self.catch_up_stream_done(id, false, now);
         let reason = "no answer (connection refused, reset or timed out)".to_string();
         self.seeds.stream_done(id, Err(reason), now, &mut self.rng);
         self.report_seeds();

@@ -15,11 +15,12 @@
 //!   file). The first answer ends the phase. When all fail, the next attempt
 //!   waits [`retry_join_delay`]: `retry_join_interval` doubling up to
 //!   `retry_join_max_interval`, jittered. Between attempts a UDP ping goes to
-//!   each known seed address every `retry_join_interval`; an ack (the seed
-//!   came up) brings the next attempt forward, once per wait, so a cluster
-//!   forms within a second of its seed starting however long the others
-//!   have been waiting, while a seed that answers pings but not joins is
-//!   still only tried at the backed-off pace.
+//!   each known seed address every quarter `retry_join_interval` (the
+//!   [`SeedSettings::ping_interval`]); an ack (the seed came up) brings the
+//!   next attempt forward, once per wait, so a cluster forms within a
+//!   second of its seed starting however long the others have been
+//!   waiting, while a seed that answers pings but not joins is still only
+//!   tried at the backed-off pace.
 //! - **Joined** (any push-pull with a peer that knows some other member,
 //!   ours or theirs, ends the wait) or **gave up** (after
 //!   `retry_join_max_attempts`): every unscaled `push_pull_interval`, when
@@ -108,7 +109,7 @@ pub enum JoinStatus {
     },
 }
 
-/// "host" becomes "host:7946"; "host:port", "[v6]:port" and a bare IPv6
+/// "host" becomes "host:7946"; "host:port", "\[v6\]:port" and a bare IPv6
 /// address are kept (with the default port added to the latter).
 pub fn with_default_port(seed: &str) -> String {
     let seed = seed.trim();
@@ -144,6 +145,17 @@ pub(super) struct SeedSettings {
     pub(super) probe_interval: Duration,
     /// Least time between joins back to unknown pingers while not alone.
     pub(super) hail_gap: Duration,
+}
+
+impl SeedSettings {
+    /// How often a waiting node pings its seeds: a quarter of
+    /// `retry_join_interval` (250 ms by default). A seed that comes up is
+    /// noticed within that, and every waiting node has joined by then; a
+    /// ping is one small datagram, so a node waiting for hours costs its
+    /// seeds 4 packets a second.
+    pub(super) fn ping_interval(&self) -> Duration {
+        self.retry_interval / 4
+    }
 }
 
 /// What [`Seeds`] asks the machine to do.
@@ -329,7 +341,7 @@ impl Seeds {
             steps.extend(self.begin(Purpose::Join, now, view, rng));
         }
         if self.next_ping.is_some_and(|t| t <= now) {
-            self.next_ping = (self.phase == Phase::Joining).then(|| now + self.settings.retry_interval);
+            self.next_ping = (self.phase == Phase::Joining).then(|| now + self.settings.ping_interval());
             let targets: Vec<SocketAddr> = self
                 .addresses()
                 .map(|(_, a)| *a)
@@ -478,7 +490,7 @@ impl Seeds {
         self.report = Some((self.attempts, self.failures.clone(), Some(wait)));
         self.next_attempt = Some(now + wait);
         self.hastened = false;
-        self.next_ping.get_or_insert(now + s.retry_interval.min(wait));
+        self.next_ping.get_or_insert(now + s.ping_interval().min(wait));
     }
 
     /// The last failed attempt, once, for the log.

@@ -6,12 +6,17 @@
 //! refutes with a higher incarnation; a dead message whose sender is the
 //! member itself means it left.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::machine::{Event, Proto, LEAVE_TOKEN};
 use super::members::{Member, MemberState, NodeState};
 use super::suspicion::{suspicion_timeout, Suspicion};
 use crate::wire::{Alive, Dead, NodeStateKind, PushNodeState, Suspect};
+
+/// How many accusers' addresses [`Proto::answer_accuser`] remembers; past
+/// that (a flood from forged addresses) it answers no new one until some age out.
+const MAX_ANSWERED_ACCUSERS: usize = 256;
 
 impl Proto {
     /// An alive rumour (or our own bootstrap/metadata change when `bootstrap`).
@@ -86,11 +91,15 @@ impl Proto {
             n.state_change = now;
         }
         let member = n.member.clone();
+        self.stats.msg_alive += 1;
         if is_local {
             return;
         }
         match old_state {
-            MemberState::Dead | MemberState::Left => self.emit(Event::MemberJoined(member)),
+            MemberState::Dead | MemberState::Left => {
+                self.emit(Event::MemberJoined(member));
+                self.note_member_joined(now);
+            }
             MemberState::Suspect => {
                 let meta_changed = old_meta != member.meta;
                 self.emit(Event::MemberRecovered(member.clone()));
@@ -107,6 +116,9 @@ impl Proto {
     pub(super) fn suspect_node(&mut self, s: Suspect, now: Instant) {
         let Some(node) = self.members.get(&s.node) else { return };
         if s.incarnation < node.member.incarnation {
+            if s.node == self.name {
+                self.reassert_alive();
+            }
             return;
         }
         if let Some(timer) = self.suspicions.get_mut(&s.node) {
@@ -132,6 +144,7 @@ impl Proto {
         n.member.state = MemberState::Suspect;
         n.state_change = now;
         let member = n.member.clone();
+        self.stats.msg_suspect += 1;
 
         // memberlist: expect k = SuspicionMult - 2 confirmations, none when
         // the cluster is too small to give them (n - 2 < k).
@@ -161,6 +174,9 @@ impl Proto {
             let Some(timer) = self.suspicions.remove(&name) else { continue };
             let Some(node) = self.members.get(&name) else { continue };
             if node.member.state == MemberState::Suspect && node.state_change == timer.state_change {
+                if timer.confirmations() < timer.expected() {
+                    self.stats.degraded_timeouts += 1;
+                }
                 let d = Dead { incarnation: node.member.incarnation, node: name.clone(), from: self.name.clone() };
                 self.dead_node(d, now);
             }
@@ -171,6 +187,9 @@ impl Proto {
     pub(super) fn dead_node(&mut self, d: Dead, now: Instant) {
         let Some(node) = self.members.get(&d.node) else { return };
         if d.incarnation < node.member.incarnation {
+            if d.node == self.name {
+                self.reassert_alive();
+            }
             return;
         }
         // Another node's verdict that is likely stale is taken as a
@@ -222,6 +241,7 @@ impl Proto {
         n.member.state = if left { MemberState::Left } else { MemberState::Dead };
         n.state_change = now;
         let member = n.member.clone();
+        self.stats.msg_dead += 1;
         if d.node != self.name {
             self.emit(if left { Event::MemberLeft(member) } else { Event::MemberFailed(member) });
             self.reap_ephemeral(&d.node, now);
@@ -244,6 +264,72 @@ impl Proto {
         n.member.incarnation = inc;
         let a = Alive { incarnation: inc, node: name.clone(), addr: n.member.addr, meta: n.member.meta.clone(), vsn };
         self.broadcasts.push(Some(&name), a.encode(), None);
+    }
+
+    /// Our verdict on a member we hold failed or left, as the dead rumour
+    /// that made it so; `None` for any other member.
+    pub(super) fn verdict_on(&self, name: &str) -> Option<Vec<u8>> {
+        let m = &self.members.get(name)?.member;
+        let from = match m.state {
+            MemberState::Left => m.name.to_string(),
+            MemberState::Dead => self.name.clone(),
+            MemberState::Alive | MemberState::Suspect => return None,
+        };
+        Some(Dead { incarnation: m.incarnation, node: m.name.to_string(), from }.encode())
+    }
+
+    /// A packet from `from` accused us (refuted or stale by now): send our
+    /// current alive straight back, as gossip may pass it by (it goes to a
+    /// few random members, twice in a small cluster). At most once per
+    /// probe interval per address, so forged accusations reflect no more
+    /// than that.
+    pub(super) fn answer_accuser(&mut self, from: SocketAddr, now: Instant) {
+        if self.left {
+            return;
+        }
+        let gap = self.cfg.probe_interval;
+        if self.answered_accusers.get(&from).is_some_and(|t| now.saturating_duration_since(*t) < gap) {
+            return;
+        }
+        if self.answered_accusers.len() >= MAX_ANSWERED_ACCUSERS {
+            self.answered_accusers.retain(|_, t| now.saturating_duration_since(*t) < gap);
+            if self.answered_accusers.len() >= MAX_ANSWERED_ACCUSERS {
+                return;
+            }
+        }
+        self.answered_accusers.insert(from, now);
+        self.stats.accusers_answered += 1;
+        let a = self.local_alive();
+        self.raw_send(from, None, a.encode());
+    }
+
+    /// This node's alive rumour at its current incarnation.
+    fn local_alive(&self) -> Alive {
+        let me = &self.members.get(&self.name).expect("the local node is in the table").member;
+        Alive {
+            incarnation: me.incarnation,
+            node: self.name.clone(),
+            addr: me.addr,
+            meta: me.meta.clone(),
+            vsn: self.vsn(),
+        }
+    }
+
+    /// An accusation older than our incarnation means its sender (or
+    /// whoever passed it on) missed our refutation: with a transmit limit
+    /// of 2 in a small cluster, a refutation can reach every member but
+    /// one, which then keeps us suspect until its timer fails us, or left
+    /// until the next push-pull. memberlist drops such an accusation; we
+    /// spread our current alive again (no new incarnation), once per
+    /// exhausted rumour, so a flood of stale accusations costs no more
+    /// than one queued alive.
+    fn reassert_alive(&mut self) {
+        if self.left || self.broadcasts.holds(&self.name) {
+            return;
+        }
+        let a = self.local_alive();
+        self.stats.reasserts += 1;
+        self.broadcasts.push(Some(&self.name.clone()), a.encode(), None);
     }
 
     /// Merges a peer's full state (`mergeState`): a remote "dead" only makes

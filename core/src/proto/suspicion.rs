@@ -80,9 +80,13 @@ impl Suspicion {
     }
 
     /// Confirmations counted so far.
-    #[cfg(test)]
     pub(crate) fn confirmations(&self) -> u32 {
         self.n
+    }
+
+    /// Confirmations this suspicion expected (Lifeguard's k).
+    pub(crate) fn expected(&self) -> u32 {
+        self.k
     }
 }
 

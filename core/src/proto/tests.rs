@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::wire::packet::{self, Layers};
-use crate::wire::{Alive, Message, Suspect};
+use crate::wire::{Alive, Message, Ping, Suspect};
 
 pub(super) fn addr(i: usize) -> SocketAddr {
     SocketAddr::from(([127, 2, (i >> 8) as u8, i as u8], 7946))
@@ -67,6 +67,113 @@ fn a_node_refutes_a_suspicion_about_itself_with_a_higher_incarnation() {
     assert_eq!(p.local().state, MemberState::Alive);
     assert_eq!(p.stats().refutes, 1);
     assert_eq!(p.health_score(), 1, "having to refute lowers our own health");
+}
+
+/// Messages of the packets `p` sent, with where each went.
+fn sent_messages(p: &mut Proto) -> Vec<(SocketAddr, Message)> {
+    let mut out = Vec::new();
+    while let Some(t) = p.poll_transmit() {
+        let body = packet::open(&Layers::default(), &t.payload).expect("our own packet opens");
+        out.extend(packet::split(&body).0.into_iter().map(|m| (t.to, m)));
+    }
+    out
+}
+
+/// An accusation of n0 by n1 at `incarnation`.
+fn accusation(kind: &str, incarnation: u32) -> Vec<u8> {
+    let (node, from) = ("n0".to_string(), "n1".to_string());
+    sealed(match kind {
+        "suspect" => Message::Suspect(Suspect { incarnation, node, from }),
+        _ => Message::Dead(crate::wire::Dead { incarnation, node, from }),
+    })
+}
+
+/// Someone who missed our refutation still accuses us at the old
+/// incarnation (a peer passes it on): we spread our current alive again,
+/// without a new incarnation, and a flood of such accusations queues it once.
+#[test]
+fn a_stale_accusation_spreads_our_alive_again_once_it_has_run_out() {
+    let t0 = Instant::now();
+    let mut p = lan_node_in_cluster_of(5, t0);
+    let stale = p.local().incarnation;
+    p.handle_packet(addr(1), &accusation("suspect", stale), t0);
+    let current = p.local().incarnation;
+    assert_eq!((current, p.stats().refutes, p.stats().reasserts), (stale + 1, 1, 0));
+    assert!(p.broadcasts.holds("n0"), "the refutation is queued");
+    while !p.broadcasts.is_empty() {
+        p.broadcasts.take(0, usize::MAX, 1);
+    }
+    for kind in ["suspect", "dead", "suspect"] {
+        p.handle_packet(addr(2), &accusation(kind, stale), t0);
+    }
+    assert!(p.broadcasts.holds("n0"), "our alive is queued again");
+    assert_eq!(p.stats().reasserts, 1, "once while it is queued");
+    assert_eq!((p.local().incarnation, p.stats().refutes), (current, 1), "no new incarnation, no new refute");
+    let queued = p.broadcasts.take(0, usize::MAX, 1);
+    let alive = queued.iter().find_map(|m| match Message::decode(m) {
+        Ok(Message::Alive(a)) if a.node == "n0" => Some(a.incarnation),
+        _ => None,
+    });
+    assert_eq!(alive, Some(current));
+}
+
+/// Whoever sends us an accusation gets our alive straight back, once per
+/// probe interval per address: gossip alone, twice to random members in a
+/// small cluster, can pass the accuser by.
+#[test]
+fn an_accuser_gets_our_alive_straight_back_once_per_probe_interval() {
+    let t0 = Instant::now();
+    let mut p = lan_node_in_cluster_of(5, t0);
+    let stale = p.local().incarnation;
+    sent_messages(&mut p);
+    p.handle_packet(addr(1), &accusation("dead", stale), t0);
+    p.handle_packet(addr(1), &accusation("suspect", stale), t0 + Duration::from_millis(10));
+    p.handle_packet(addr(1), &accusation("suspect", stale), t0 + Duration::from_millis(20));
+    let answers = |sent: &[(SocketAddr, Message)]| {
+        sent.iter()
+            .filter_map(|(to, m)| match m {
+                Message::Alive(a) if a.node == "n0" && *to == addr(1) => Some(a.incarnation),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let sent = sent_messages(&mut p);
+    let current = p.local().incarnation;
+    assert_eq!(current, stale + 1, "the first accusation was refuted");
+    assert!(answers(&sent).contains(&current), "{sent:?}");
+    assert_eq!(p.stats().accusers_answered, 1, "one answer within a probe interval");
+    p.handle_packet(addr(1), &accusation("suspect", stale), t0 + p.config().probe_interval);
+    assert_eq!(p.stats().accusers_answered, 2);
+    assert!(answers(&sent_messages(&mut p)).contains(&current));
+}
+
+/// A member we hold as left (it refuted, and the refutation passed us by)
+/// pings us: we answer the ping and send it our verdict, which it answers
+/// with its alive, straight back.
+#[test]
+fn a_member_held_gone_that_pings_us_is_told_our_verdict() {
+    let t0 = Instant::now();
+    let mut p = lan_node_in_cluster_of(5, t0);
+    p.handle_packet(
+        addr(1),
+        &sealed(Message::Dead(crate::wire::Dead { incarnation: 1, node: "n1".into(), from: "n1".into() })),
+        t0,
+    );
+    assert_eq!(p.member("n1").map(|m| m.state), Some(MemberState::Left));
+    sent_messages(&mut p);
+    let ping = Ping { seq_no: 7, node: "n0".into(), source: Some(addr(1)), source_node: "n1".into() };
+    p.handle_packet(addr(1), &sealed(Message::Ping(ping.clone())), t0);
+    let sent = sent_messages(&mut p);
+    assert!(sent.iter().any(|(to, m)| *to == addr(1) && matches!(m, Message::Ack(a) if a.seq_no == 7)));
+    let verdict = sent.iter().find_map(|(to, m)| match m {
+        Message::Dead(d) if *to == addr(1) && d.node == "n1" => Some((d.incarnation, d.from.clone())),
+        _ => None,
+    });
+    assert_eq!(verdict, Some((1, "n1".to_string())), "{sent:?}");
+    // A member we hold alive gets the ack alone.
+    let ping = Ping { source: Some(addr(2)), source_node: "n2".into(), ..ping };
+    p.handle_packet(addr(2), &sealed(Message::Ping(ping)), t0);
+    assert!(!sent_messages(&mut p).iter().any(|(_, m)| matches!(m, Message::Dead(_))));
 }
 
 #[test]

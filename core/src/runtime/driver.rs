@@ -4,19 +4,21 @@
 //! next wake-up). It sleeps until the earliest of those; an idle node does
 //! no work between its timers.
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
+use super::admission::{Admission, Limits};
 use super::dispatch::EventSink;
 use super::error::{JoinError, NodeError};
 use super::peers_file::PeersFile;
-use super::streams;
+use super::streams::{self, Deadlines};
+use crate::metrics::{NodeMetrics, Sample};
 use crate::proto::{
     Event, JoinStatus, Proto, ReplyOutcome, ResolveId, Resolved, SeedFailure, StreamId, StreamOutcome, Trace,
 };
@@ -24,12 +26,17 @@ use crate::proto::{
 /// A command from the API: runs on the protocol task with the machine.
 pub(crate) type Command = Box<dyn FnOnce(&mut Driver) + Send>;
 
-/// Streams in progress at once, each way.
+/// Our streams in progress at once, and peers' streams reading past their
+/// first chunk (which bounds the memory of large transfers; see
+/// `streams::serve_incoming`).
 pub(crate) const MAX_STREAMS: usize = 32;
 
-/// Peers' streams accepted and waiting for one of the `MAX_STREAMS` slots;
-/// beyond this they are refused and counted.
-pub(crate) const MAX_QUEUED_STREAMS: usize = 256;
+/// How long the member addresses that admission favours are kept before
+/// they are looked up again (sooner when membership changes).
+const MEMBER_ADDRS_REFRESH: Duration = Duration::from_secs(10);
+
+/// Least time between two warnings that admission is under pressure.
+const ADMISSION_WARNING_GAP: Duration = Duration::from_secs(10);
 
 /// Largest UDP datagram read (a peer may send more than our own buffer size).
 const MAX_DATAGRAM: usize = 65_536;
@@ -38,12 +45,16 @@ const MAX_DATAGRAM: usize = 65_536;
 #[derive(Debug, Default)]
 pub(crate) struct RuntimeCounters {
     pub(crate) streams_refused: AtomicU64,
+    pub(crate) streams_evicted: AtomicU64,
+    pub(crate) streams_silent: AtomicU64,
     pub(crate) streams_timed_out: AtomicU64,
     pub(crate) streams_oversized: AtomicU64,
     pub(crate) streams_rejected: AtomicU64,
     pub(crate) streams_failed: AtomicU64,
     pub(crate) udp_send_errors: AtomicU64,
     pub(crate) peers_file_errors: AtomicU64,
+    /// Bytes written on streams, ours and replies (`memberlist.tcp.sent`).
+    pub(crate) tcp_bytes_sent: AtomicU64,
 }
 
 impl RuntimeCounters {
@@ -105,12 +116,18 @@ pub(crate) struct Driver {
     events: EventSink,
     outgoing: Arc<Semaphore>,
     incoming: Arc<Semaphore>,
-    queued: Arc<Semaphore>,
+    admission: Admission,
+    /// Addresses of known members, and when they were looked up.
+    member_addrs: (Option<Instant>, HashSet<IpAddr>),
+    /// When admission last warned, and the evictions and refusals counted then.
+    admission_warned: Option<(Instant, u64, u64)>,
     joins: HashMap<StreamId, (usize, String)>,
     join_groups: Vec<Option<JoinGroup>>,
     joined_waiters: Vec<JoinedWaiter>,
     peers_file: Option<PeersFile>,
     leave: Option<PendingLeave>,
+    /// When the metrics are next recorded through the `metrics` facade.
+    metrics_due: Option<Instant>,
     stop: bool,
 }
 
@@ -127,6 +144,8 @@ impl Driver {
         // Probe outcomes feed the "probe failed" log line; the records are
         // drained every turn of the loop, so they never pile up.
         proto.set_tracing(true);
+        proto.keep_observations(!proto.config().metrics_interval.is_zero());
+        let admission = Admission::new(admission_limits(proto.config()));
         Driver {
             proto,
             udp,
@@ -135,12 +154,15 @@ impl Driver {
             events,
             outgoing: Arc::new(Semaphore::new(MAX_STREAMS)),
             incoming: Arc::new(Semaphore::new(MAX_STREAMS)),
-            queued: Arc::new(Semaphore::new(MAX_QUEUED_STREAMS)),
+            admission,
+            member_addrs: (None, HashSet::new()),
+            admission_warned: None,
             joins: HashMap::new(),
             join_groups: Vec::new(),
             joined_waiters: Vec::new(),
             peers_file,
             leave: None,
+            metrics_due: None,
             stop: false,
         }
     }
@@ -174,27 +196,140 @@ impl Driver {
                 Some(input) = inputs.recv() => self.handle_input(input),
                 a = tcp.accept() => {
                     if let Ok((conn, from)) = a {
-                        // Beyond MAX_STREAMS at work, up to MAX_QUEUED_STREAMS wait
-                        // their turn (a burst of joins against one seed); more are refused.
-                        match self.queued.clone().try_acquire_owned() {
-                            Ok(queued) => {
-                                let timeout = self.proto.config().tcp_timeout;
-                                tokio::spawn(streams::serve_incoming(conn, from, timeout, self.inputs_tx.clone(), self.counters.clone(), self.incoming.clone(), queued));
-                            }
-                            Err(_) => RuntimeCounters::bump(&self.counters.streams_refused),
-                        }
+                        self.admit(conn, from);
                     }
                 }
                 _ = sleep_until(wake), if wake.is_some() => {}
             }
             let now = Instant::now();
             if self.proto.poll_timeout().is_some_and(|t| t <= now) {
+                let rounds = self.proto.gossip_rounds();
                 self.proto.handle_timeout(now);
+                if self.proto.gossip_rounds() != rounds {
+                    // The turn's time, with whatever else fell due in it.
+                    self.proto.observe_gossip_round(now.elapsed());
+                }
             }
+            self.record_metrics(now);
         }
         self.flush().await;
         self.save_peers(true);
         self.events.close();
+    }
+
+    /// This node's metrics: the machine's, and the runtime's own counters.
+    pub(crate) fn metrics(&self) -> NodeMetrics {
+        use crate::metrics::Value::Counter;
+        let c = &self.counters;
+        let load = |a: &AtomicU64| Counter(a.load(Ordering::Relaxed));
+        let mut samples = self.proto.metrics();
+        samples.extend([
+            Sample::of("memberlist.tcp.sent", load(&c.tcp_bytes_sent)),
+            Sample::of("rumour.events.lost", load(&self.events.counters().events_lost)),
+            Sample::of("rumour.streams.refused", load(&c.streams_refused)),
+            Sample::of("rumour.streams.evicted", load(&c.streams_evicted)),
+            Sample::of("rumour.streams.silent", load(&c.streams_silent)),
+            Sample::of("rumour.streams.timed_out", load(&c.streams_timed_out)),
+            Sample::of(
+                "rumour.streams.rejected",
+                Counter(c.streams_rejected.load(Ordering::Relaxed) + c.streams_oversized.load(Ordering::Relaxed)),
+            ),
+            Sample::of("rumour.streams.failed", load(&c.streams_failed)),
+            Sample::of("rumour.udp.send_errors", load(&c.udp_send_errors)),
+        ]);
+        NodeMetrics { node: self.proto.config().name.clone(), samples }
+    }
+
+    /// Every `metrics_interval`, on a turn of the loop that happens anyway,
+    /// hands the metrics to whatever `metrics` recorder the program has.
+    fn record_metrics(&mut self, now: Instant) {
+        let interval = self.proto.config().metrics_interval;
+        if interval.is_zero() || self.metrics_due.is_some_and(|due| now < due) {
+            return;
+        }
+        self.metrics_due = Some(now + interval);
+        let observations = self.proto.take_observations();
+        crate::metrics::record(&self.metrics(), &observations);
+    }
+
+    /// A peer connected: hold its connection (maybe in place of a quieter
+    /// one; see `admission`) or refuse it.
+    fn admit(&mut self, conn: TcpStream, from: SocketAddr) {
+        let now = Instant::now();
+        let member = self.is_member_addr(from.ip(), now);
+        match self.admission.admit(from.ip(), member, now) {
+            Ok((ticket, admitted)) => {
+                let cfg = self.proto.config();
+                let deadlines = Deadlines {
+                    first_byte: cfg.tcp_first_byte_timeout.min(cfg.tcp_timeout),
+                    exchange: cfg.tcp_timeout,
+                };
+                let id = ticket.id();
+                let task = tokio::spawn(streams::serve_incoming(
+                    conn,
+                    from,
+                    deadlines,
+                    self.inputs_tx.clone(),
+                    self.counters.clone(),
+                    self.incoming.clone(),
+                    ticket,
+                ));
+                self.admission.attach(id, task.abort_handle());
+                for evicted in &admitted.evicted {
+                    evicted.abort();
+                    RuntimeCounters::bump(&self.counters.streams_evicted);
+                }
+            }
+            Err(why) => {
+                RuntimeCounters::bump(&self.counters.streams_refused);
+                tracing::debug!(target: "rumour", peer = %from, ?why, "connection refused: every held one is busy");
+            }
+        }
+        self.warn_admission_pressure(now);
+    }
+
+    /// Whether `ip` is the address of a known member other than us. A flood
+    /// calls this for every connection: the addresses are looked up again
+    /// only after a membership change or `MEMBER_ADDRS_REFRESH`.
+    fn is_member_addr(&mut self, ip: IpAddr, now: Instant) -> bool {
+        let (looked_up, addrs) = &mut self.member_addrs;
+        if looked_up.is_none_or(|t| now.saturating_duration_since(t) >= MEMBER_ADDRS_REFRESH) {
+            // Borrowed from the table, not cloned with their metadata as
+            // `members()` would: this runs on the protocol task.
+            let me = self.proto.config().name.as_str();
+            *addrs = self
+                .proto
+                .all_members()
+                .filter(|m| !m.state.is_gone() && *m.name != *me)
+                .map(|m| m.addr.ip())
+                .collect();
+            *looked_up = Some(now);
+        }
+        addrs.contains(&ip)
+    }
+
+    /// Says, at most once per `ADMISSION_WARNING_GAP`, that connections are
+    /// being evicted or refused: a flood, or limits too low for the cluster.
+    fn warn_admission_pressure(&mut self, now: Instant) {
+        let evicted = self.counters.streams_evicted.load(Ordering::Relaxed);
+        let refused = self.counters.streams_refused.load(Ordering::Relaxed);
+        if self.admission_warned.is_some_and(|(at, ..)| now.saturating_duration_since(at) < ADMISSION_WARNING_GAP) {
+            return;
+        }
+        let (last_evicted, last_refused) = self.admission_warned.map_or((0, 0), |(_, e, r)| (e, r));
+        if (evicted, refused) == (last_evicted, last_refused) {
+            return;
+        }
+        let cfg = self.proto.config();
+        tracing::warn!(
+            target: "rumour",
+            evicted = evicted - last_evicted,
+            refused = refused - last_refused,
+            max = cfg.tcp_max_incoming,
+            per_source = cfg.tcp_max_incoming_per_source,
+            "more TCP connections than the node holds: the quietest were closed to make room (a flood, or tcp_max_incoming too low)"
+        );
+        self.admission_warned = Some((now, evicted, refused));
     }
 
     fn next_wake(&self) -> Option<Instant> {
@@ -275,6 +410,10 @@ impl Driver {
             log_trace(trace);
         }
         while let Some(event) = self.proto.poll_event() {
+            if matches!(event, Event::MemberJoined(_) | Event::MemberLeft(_) | Event::MemberFailed(_)) {
+                // Admission looks the member addresses up again at the next connection.
+                self.member_addrs.0 = None;
+            }
             trace_event(&event);
             self.events.push(event);
         }
@@ -445,5 +584,14 @@ fn trace_event(event: &Event) {
         Event::MemberJoined(m) => tracing::debug!(target: "rumour", member = %m.name, addr = %m.addr, "member joined"),
         Event::MemberLeft(m) => tracing::debug!(target: "rumour", member = %m.name, "member left"),
         _ => {}
+    }
+}
+
+/// The admission limits a config sets.
+fn admission_limits(cfg: &crate::proto::Config) -> Limits {
+    Limits {
+        max: cfg.tcp_max_incoming,
+        per_source: cfg.tcp_max_incoming_per_source,
+        reserved: cfg.tcp_reserved_for_members,
     }
 }

@@ -7,6 +7,7 @@
 //! that forked earlier, and it never touches the caller's tokio runtime, so
 //! it works from inside one.
 
+mod admission;
 mod block;
 mod dispatch;
 mod driver;

@@ -14,7 +14,8 @@ use super::driver::{Command, Driver, RuntimeCounters};
 use super::error::{JoinError, NodeError, StartError};
 use super::peers_file::PeersFile;
 use super::state::State;
-use crate::proto::{CommandError, Config, Event, JoinStatus, Member, Proto, ProtoStats};
+use crate::metrics::NodeMetrics;
+use crate::proto::{CommandError, Config, Digest, Event, JoinStatus, Member, Proto, ProtoStats};
 
 /// Counters of a running node: the protocol's, and the runtime's own.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,8 +30,16 @@ pub struct NodeStats {
     pub events_lost: u64,
     /// Event callbacks that panicked (each reported, the node kept running).
     pub callback_panics: u64,
-    /// TCP streams refused because too many were in progress.
+    /// Streams not opened because too many of ours were in progress, and
+    /// peers' connections refused because every held one was busy (see
+    /// `Config::tcp_max_incoming`).
     pub streams_refused: u64,
+    /// Peers' connections closed to make room for a newcomer: the held one
+    /// silent longest (a flood of idle connections shows here).
+    pub streams_evicted: u64,
+    /// Peers' connections that sent nothing within
+    /// `Config::tcp_first_byte_timeout`.
+    pub streams_silent: u64,
     /// TCP streams cut off by the timeout (a stalled or slow peer).
     pub streams_timed_out: u64,
     /// TCP streams cut off at the size limit.
@@ -106,7 +115,22 @@ impl Node {
         config: Config,
         callback: impl FnMut(&Event) + Send + 'static,
     ) -> Result<Node, StartError> {
-        Self::start_inner(config, Some(Box::new(callback)))
+        Self::start_inner(config, Some(Callback::Each(Box::new(callback))))
+    }
+
+    /// [`Node::start_with_callback`], with `callback` called once per batch
+    /// of events instead of once per event: the dispatch thread hands over
+    /// every event queued when it woke (at most 1,024, oldest first, never
+    /// an empty slice), so a binding crosses into its language once per
+    /// batch. Order, the bounded queue and [`Event::EventsLost`] are as for
+    /// the per-event callback; a panic counts once per batch in
+    /// [`NodeStats::callback_panics`]. After [`Node::shutdown`] from inside
+    /// the callback, no later batch is handed over.
+    pub fn start_with_batch_callback(
+        config: Config,
+        callback: impl FnMut(&[Event]) + Send + 'static,
+    ) -> Result<Node, StartError> {
+        Self::start_inner(config, Some(Callback::Batch(Box::new(callback))))
     }
 
     fn start_inner(mut config: Config, callback: Option<Callback>) -> Result<Node, StartError> {
@@ -285,6 +309,15 @@ impl Node {
         self.call(move |d| d.proto.member(&name).cloned())
     }
 
+    /// A short hash of this node's view of the cluster (members alive or
+    /// suspect with their states and incarnations, and the replicated
+    /// map's root); equal on every node of a converged cluster (see
+    /// [`crate::proto::Proto::digest`]). A deploy script waits for
+    /// convergence by polling it on every node until they agree.
+    pub fn digest(&self) -> Result<Digest, NodeError> {
+        self.call(|d| d.proto.digest())
+    }
+
     /// This node as its peers see it.
     pub fn local(&self) -> Result<Member, NodeError> {
         self.call(|d| d.proto.local())
@@ -337,6 +370,12 @@ impl Node {
         self.call(move |d| d.proto.install_key(&key))?.map_err(NodeError::from)
     }
 
+    /// The installed keys, the one this node encrypts with first; empty
+    /// when encryption is off.
+    pub fn keys(&self) -> Result<Vec<Vec<u8>>, NodeError> {
+        self.call(|d| d.proto.keys())
+    }
+
     /// Makes an installed key the one this node encrypts with.
     pub fn use_key(&self, key: &[u8]) -> Result<(), NodeError> {
         let key = key.to_vec();
@@ -356,6 +395,8 @@ impl Node {
             members: d.proto.num_members(),
             proto: d.proto.stats().clone(),
             streams_refused: counters.streams_refused.load(Ordering::Relaxed),
+            streams_evicted: counters.streams_evicted.load(Ordering::Relaxed),
+            streams_silent: counters.streams_silent.load(Ordering::Relaxed),
             streams_timed_out: counters.streams_timed_out.load(Ordering::Relaxed),
             streams_oversized: counters.streams_oversized.load(Ordering::Relaxed),
             streams_rejected: counters.streams_rejected.load(Ordering::Relaxed),
@@ -367,6 +408,15 @@ impl Node {
         stats.events_lost = self.dispatch_counters.events_lost.load(Ordering::Relaxed);
         stats.callback_panics = self.dispatch_counters.callback_panics.load(Ordering::Relaxed);
         Ok(stats)
+    }
+
+    /// This node's metrics under memberlist's names (see [`crate::metrics`]
+    /// for the catalogue), read from its counters now: for a collector
+    /// that scrapes, or [`crate::metrics::prometheus_text`]. A running node
+    /// also records them through the `metrics` facade by itself (see
+    /// `Config::metrics_interval`).
+    pub fn metrics(&self) -> Result<NodeMetrics, NodeError> {
+        self.call(|d| d.metrics())
     }
 
     /// The events from now on, as an async stream (it also offers blocking
@@ -413,7 +463,7 @@ fn bind_pair(addr: SocketAddr) -> Result<(std::net::TcpListener, UdpSocket), Sta
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let tcp = std::net::TcpListener::bind(addr).map_err(|e| StartError::Bind { addr, what: "tcp", source: e })?;
+        let tcp = listen(addr).map_err(|e| StartError::Bind { addr, what: "tcp", source: e })?;
         let port = tcp.local_addr().map_err(|e| StartError::Bind { addr, what: "tcp", source: e })?.port();
         let udp_addr = SocketAddr::new(addr.ip(), port);
         match UdpSocket::bind(udp_addr) {
@@ -422,6 +472,24 @@ fn bind_pair(addr: SocketAddr) -> Result<(std::net::TcpListener, UdpSocket), Sta
             Err(e) => return Err(StartError::Bind { addr: udp_addr, what: "udp", source: e }),
         }
     }
+}
+
+/// Connections the kernel completes and queues for us before we accept
+/// them (capped by `net.core.somaxconn`). std listens with 128: a burst
+/// of joins, or a flood of connections, overflows that, and the kernel
+/// then drops peers' SYNs, which they retry only after a second, so a
+/// join under a flood would wait that long.
+const LISTEN_BACKLOG: i32 = 4096;
+
+/// A TCP listener on `addr` with a deep backlog (set up as std's own:
+/// address reuse on, for a quick restart on the same port).
+fn listen(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket.into())
 }
 
 /// The local address the OS would use to reach other hosts: what a node

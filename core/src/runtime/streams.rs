@@ -5,6 +5,7 @@
 //! judged by the protocol task, the only decoder.
 
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
+use super::admission::Ticket;
 use super::driver::{IncomingStep, Input, RuntimeCounters};
 use crate::proto::{with_default_port, Resolved, SeedFailure, StreamRequest};
 use crate::wire::MAX_PUSH_STATE_BYTES;
@@ -23,36 +25,66 @@ pub(crate) const MAX_STREAM_BYTES: usize = MAX_PUSH_STATE_BYTES + 64;
 const READ_CHUNK: usize = 64 * 1024;
 
 enum Ended {
+    /// Nothing arrived within the first-byte deadline.
+    Silent,
     Closed,
     Oversized,
     Io(std::io::Error),
     Gone,
 }
 
+/// How long a peer's stream may take.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadlines {
+    /// For its first bytes.
+    pub(crate) first_byte: Duration,
+    /// For the whole exchange.
+    pub(crate) exchange: Duration,
+}
+
 /// Reads a peer's stream until the protocol has a whole message, answers,
-/// closes.
+/// closes. The ticket is its place among the held connections (see
+/// `admission`): it reports when the peer last sent bytes, and frees the
+/// place when this ends. Reading the first chunk needs no slot: most
+/// messages fit in it, so a flood of connections waiting for slots cannot
+/// hold up real peers; a longer message takes one of the `slots` for the
+/// rest, which bounds the memory of large transfers.
 pub(crate) async fn serve_incoming(
     mut conn: TcpStream,
     from: SocketAddr,
-    timeout: Duration,
+    deadlines: Deadlines,
     inputs: mpsc::Sender<Input>,
     counters: Arc<RuntimeCounters>,
     slots: Arc<Semaphore>,
-    _queued: OwnedSemaphorePermit,
+    ticket: Ticket,
 ) {
     let exchange = async {
-        // The wait for a slot counts against the same timeout.
-        let _slot = slots.acquire_owned().await.map_err(|_| Ended::Gone)?;
         let mut buf = Vec::new();
+        match tokio::time::timeout(deadlines.first_byte, read_some(&mut conn, &mut buf)).await {
+            Ok(read) => read?,
+            Err(_) => return Err(Ended::Silent),
+        }
+        ticket.heard();
+        let mut slot = None;
         loop {
-            read_some(&mut conn, &mut buf).await?;
             let (back, answer) = oneshot::channel();
+            ticket.set_busy(true);
             inputs.send(Input::Incoming { from, buf, back }).await.map_err(|_| Ended::Gone)?;
-            match answer.await.map_err(|_| Ended::Gone)? {
-                IncomingStep::NeedMore(b) => buf = b,
+            let step = answer.await.map_err(|_| Ended::Gone)?;
+            ticket.set_busy(false);
+            match step {
+                IncomingStep::NeedMore(b) => {
+                    buf = b;
+                    if slot.is_none() {
+                        slot = Some(slots.clone().acquire_owned().await.map_err(|_| Ended::Gone)?);
+                    }
+                    read_some(&mut conn, &mut buf).await?;
+                    ticket.heard();
+                }
                 IncomingStep::Done(reply) => {
                     if let Some(reply) = reply {
                         conn.write_all(&reply).await.map_err(Ended::Io)?;
+                        counters.tcp_bytes_sent.fetch_add(reply.len() as u64, Ordering::Relaxed);
                     }
                     let _ = conn.shutdown().await;
                     return Ok(());
@@ -60,7 +92,7 @@ pub(crate) async fn serve_incoming(
             }
         }
     };
-    match tokio::time::timeout(timeout, exchange).await {
+    match tokio::time::timeout(deadlines.exchange, exchange).await {
         Ok(Ok(())) => {}
         Ok(Err(ended)) => count_end(&counters, &ended),
         Err(_) => {
@@ -81,6 +113,7 @@ pub(crate) async fn open_outgoing(
     let exchange = async {
         let mut conn = TcpStream::connect(req.to).await.map_err(Ended::Io)?;
         conn.write_all(&req.payload).await.map_err(Ended::Io)?;
+        counters.tcp_bytes_sent.fetch_add(req.payload.len() as u64, Ordering::Relaxed);
         if !req.expects_reply {
             let _ = conn.shutdown().await;
             return Ok(());
@@ -137,6 +170,7 @@ async fn read_some(conn: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(), Ended>
 
 fn count_end(counters: &RuntimeCounters, ended: &Ended) {
     match ended {
+        Ended::Silent => RuntimeCounters::bump(&counters.streams_silent),
         Ended::Oversized => RuntimeCounters::bump(&counters.streams_oversized),
         Ended::Closed | Ended::Io(_) => RuntimeCounters::bump(&counters.streams_rejected),
         Ended::Gone => {}
@@ -145,6 +179,7 @@ fn count_end(counters: &RuntimeCounters, ended: &Ended) {
 
 fn describe(ended: &Ended) -> String {
     match ended {
+        Ended::Silent => "the peer sent nothing in time".into(),
         Ended::Closed => "the peer closed the connection before a whole reply".into(),
         Ended::Oversized => format!("the reply exceeds {MAX_STREAM_BYTES} bytes"),
         Ended::Io(e) => e.to_string(),

@@ -4,6 +4,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use super::log::{Fate, Log, MembershipRecord, MessageRecord, Recording, StateRecord};
+use super::network::Route;
+use super::traffic::{classify, MessageType};
 use crate::proto::Event;
 
 /// Probe outcomes, recorded when probe tracing is on.
@@ -26,6 +29,19 @@ pub struct FalseVerdict {
     pub subject: String,
     /// When, since the start of the simulation.
     pub at: Duration,
+}
+
+/// One crash and the verdicts it drew.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrashRecord {
+    /// The node that crashed.
+    pub subject: String,
+    /// When, since the start.
+    pub at: Duration,
+    /// When it started again, if it did.
+    pub restarted: Option<Duration>,
+    /// Each node that declared it failed, and how long after the crash.
+    pub detections: Vec<(usize, Duration)>,
 }
 
 #[derive(Debug, Clone)]
@@ -52,10 +68,22 @@ pub struct Metrics {
     bytes_sent: Vec<u64>,
     probes: ProbeCounts,
     nodes: usize,
+    crash_history: Vec<CrashRecord>,
+    /// Index in `crash_history` of each node's crash while it is down.
+    open_crash: HashMap<String, usize>,
+    pub(crate) log: Log,
+}
+
+/// The index of simulated node `node-i` from its name.
+fn node_index(name: &str, nodes: usize) -> u32 {
+    match name.strip_prefix("node-").and_then(|i| i.parse::<usize>().ok()) {
+        Some(i) if i < nodes => i as u32,
+        _ => u32::MAX,
+    }
 }
 
 impl Metrics {
-    pub(crate) fn new(nodes: usize) -> Self {
+    pub(crate) fn new(nodes: usize, record: Recording) -> Self {
         Metrics {
             crashed: HashMap::new(),
             detections: HashMap::new(),
@@ -71,6 +99,9 @@ impl Metrics {
             bytes_sent: vec![0; nodes],
             probes: ProbeCounts::default(),
             nodes,
+            crash_history: Vec::new(),
+            open_crash: HashMap::new(),
+            log: Log::new(record, nodes),
         }
     }
 
@@ -82,10 +113,56 @@ impl Metrics {
         self.crashed.insert(name.to_string(), at);
         self.detections.remove(name);
         self.first_probe_of_crashed.remove(name);
+        self.open_crash.insert(name.to_string(), self.crash_history.len());
+        self.crash_history.push(CrashRecord { subject: name.to_string(), at, restarted: None, detections: Vec::new() });
     }
 
-    pub(crate) fn record_restart(&mut self, name: &str) {
+    pub(crate) fn record_restart(&mut self, name: &str, at: Duration) {
         self.crashed.remove(name);
+        if let Some(i) = self.open_crash.remove(name) {
+            self.crash_history[i].restarted = Some(at);
+        }
+    }
+
+    /// Logs what `from` put on the network: one record per message in it,
+    /// and the per-kind counters.
+    pub(crate) fn log_message(
+        &mut self,
+        from: usize,
+        to: u32,
+        payload: &[u8],
+        stream: bool,
+        route: &Route,
+        at: Duration,
+    ) {
+        if !self.log.wants_messages() {
+            return;
+        }
+        let (fate, latency) = match route {
+            Route::Deliver(d) => (Fate::Delivered, *d),
+            Route::Lost => (Fate::Lost, Duration::ZERO),
+            Route::Unreachable => (Fate::Unreachable, Duration::ZERO),
+        };
+        let Log { recording, messages, traffic, .. } = &mut self.log;
+        let counts = &mut traffic[from];
+        let keep = recording.messages;
+        classify(payload, |kind, bytes| {
+            let c = &mut counts[kind as usize];
+            c.0 += 1;
+            c.1 += bytes as u64;
+            if keep {
+                messages.push(MessageRecord {
+                    at,
+                    from: from as u32,
+                    to,
+                    kind,
+                    bytes: bytes as u32,
+                    stream,
+                    fate,
+                    latency,
+                });
+            }
+        });
     }
 
     pub(crate) fn record_send(&mut self, node: usize, bytes: usize) {
@@ -128,11 +205,35 @@ impl Metrics {
     }
 
     pub(crate) fn record_event(&mut self, observer: usize, event: &Event, at: Duration) {
+        if self.log.recording.membership {
+            if let Some((change, m)) = event.member_change() {
+                self.log.membership.push(MembershipRecord {
+                    at,
+                    observer: observer as u32,
+                    subject: node_index(&m.name, self.nodes),
+                    change,
+                    incarnation: m.incarnation,
+                });
+            }
+        }
+        if let (true, Event::StateChanged(c)) = (self.log.recording.state, event) {
+            self.log.state.push(StateRecord {
+                at,
+                observer: observer as u32,
+                key: c.key.clone(),
+                deleted: c.value.is_none(),
+                writer: node_index(&c.writer, self.nodes),
+            });
+        }
         match event {
             Event::MemberSuspect(m) if !self.crashed.contains_key(&*m.name) => self.false_suspicions += 1,
             Event::MemberFailed(m) => match self.crashed.get(&*m.name) {
                 Some(&t) => {
-                    self.detections.entry(m.name.to_string()).or_default().push((observer, at.saturating_sub(t)))
+                    let after = at.saturating_sub(t);
+                    self.detections.entry(m.name.to_string()).or_default().push((observer, after));
+                    if let Some(&i) = self.open_crash.get(&*m.name) {
+                        self.crash_history[i].detections.push((observer, after));
+                    }
                 }
                 None => self.false_verdicts.push(FalseVerdict { observer, subject: m.name.to_string(), at }),
             },
@@ -225,5 +326,39 @@ impl Metrics {
     /// Probe outcomes (with probe tracing on).
     pub fn probes(&self) -> ProbeCounts {
         self.probes
+    }
+
+    /// Every crash so far, in order, with the verdicts each drew (a node
+    /// that crashes twice has two records).
+    pub fn crashes(&self) -> &[CrashRecord] {
+        &self.crash_history
+    }
+
+    /// Every membership change every node saw (with
+    /// [`Recording::membership`]), in order.
+    pub fn membership_log(&self) -> &[MembershipRecord] {
+        &self.log.membership
+    }
+
+    /// Every change to every replica (with [`Recording::state`]), in order.
+    pub fn state_log(&self) -> &[StateRecord] {
+        &self.log.state
+    }
+
+    /// Every message sent (with [`Recording::messages`]), in order.
+    pub fn message_log(&self) -> &[MessageRecord] {
+        &self.log.messages
+    }
+
+    /// `(messages, bytes)` node `i` has sent, per [`MessageType`] (in
+    /// [`MessageType::ALL`] order), stream replies included; all zero
+    /// unless [`Recording::traffic`] or [`Recording::messages`] is on.
+    pub fn traffic_by_type(&self, i: usize) -> [(u64, u64); MessageType::COUNT] {
+        self.log.traffic.get(i).copied().unwrap_or_default()
+    }
+
+    /// What is being recorded.
+    pub fn recording(&self) -> Recording {
+        self.log.recording
     }
 }

@@ -1,12 +1,15 @@
 //! A deterministic simulator: many instances of the real [`Proto`] on a
-//! virtual clock, joined by a modelled network (latency, loss, partitions,
-//! slow nodes), with crashes, restarts and graceful leaves.
+//! virtual clock, joined by a modelled network (zones, latency
+//! distributions, loss, partitions, one-way cuts, bandwidth caps, slow
+//! nodes), with crashes, restarts, graceful leaves, churn, workloads and
+//! scenarios of changes at scheduled times.
 //!
 //! The same seed replays the same run. Every packet and stream goes through
 //! the real wire codec. What experiments need is recorded in [`Metrics`]:
 //! when each node first held each broadcast, when each node declared each
 //! crashed node failed, false suspicions and failures, probe outcomes, and
-//! messages and bytes per node.
+//! messages and bytes per node; and, when [`Recording`] asks, a log of every
+//! membership change, every change to the map and every message by type.
 //!
 //! ```
 //! use std::time::Duration;
@@ -20,22 +23,113 @@
 //! assert_eq!(sim.metrics().detections_of("node-3").len(), 19);
 //! ```
 
+mod log;
 mod metrics;
 mod network;
+mod scenario;
+mod traffic;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-pub use metrics::{FalseVerdict, Metrics, ProbeCounts};
-pub use network::{Latency, SlowNode};
+pub use log::{Fate, MembershipRecord, MessageRecord, Recording, StateRecord};
+pub use metrics::{CrashRecord, FalseVerdict, Metrics, ProbeCounts};
+pub use network::{Bandwidth, Latency, Link, SlowNode};
+pub use scenario::{Change, Churn, Workload, WorkloadKind};
+pub use traffic::MessageType;
 
 use crate::proto::{
     Config, Lifetime, Member, MemberState, PeerSnapshot, Proto, ReplyOutcome, ResolveId, Resolved, Rng, StateError,
     StreamId, StreamOutcome, Timestamp, Trace,
 };
-use network::Network;
+use network::{Network, Route};
+use scenario::Process;
+
+/// What was wrong with a simulator setting or command. Nothing changed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SimError {
+    /// A node index past the end.
+    #[error("node {index} does not exist; the cluster has {nodes} nodes")]
+    NoSuchNode {
+        /// The index given.
+        index: usize,
+        /// How many nodes there are.
+        nodes: usize,
+    },
+    /// A probability outside `[0, 1]`.
+    #[error("{what} = {value} is not a probability in [0, 1]")]
+    NotAProbability {
+        /// Which setting.
+        what: &'static str,
+        /// The value given.
+        value: f64,
+    },
+    /// A latency model with impossible parameters.
+    #[error("latency: {0}")]
+    BadLatency(String),
+    /// A zone name that was never declared.
+    #[error("zone {zone:?} does not exist; the zones are {known:?}")]
+    UnknownZone {
+        /// The name given.
+        zone: String,
+        /// The zones there are.
+        known: Vec<String>,
+    },
+    /// Zones that do not place every node exactly once.
+    #[error("zones: {0}")]
+    BadZones(String),
+    /// A rate that is negative or not a number.
+    #[error("{what} = {value} must be a finite rate of zero or more per second")]
+    BadRate {
+        /// Which rate.
+        what: &'static str,
+        /// The value given.
+        value: f64,
+    },
+    /// A node's own config is invalid.
+    #[error("config of node {node}: {error}")]
+    Config {
+        /// The node.
+        node: usize,
+        /// What is wrong with it.
+        error: crate::proto::ConfigError,
+    },
+    /// Any other bad argument, named.
+    #[error("{field}: {why}")]
+    Invalid {
+        /// The argument at fault.
+        field: &'static str,
+        /// What is wrong with it.
+        why: String,
+    },
+}
+
+impl SimError {
+    /// The argument at fault, for bindings that name it.
+    pub fn field(&self) -> &'static str {
+        match self {
+            SimError::NoSuchNode { .. } => "node",
+            SimError::NotAProbability { what, .. } | SimError::BadRate { what, .. } => what,
+            SimError::BadLatency(_) => "latency",
+            SimError::UnknownZone { .. } => "zone",
+            SimError::BadZones(_) => "zones",
+            SimError::Config { .. } => "configs",
+            SimError::Invalid { field, .. } => field,
+        }
+    }
+}
+
+/// A zone of the simulated network: a name and the nodes in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Zone {
+    /// Its name (a datacenter, a rack).
+    pub name: String,
+    /// The nodes placed in it.
+    pub nodes: Vec<usize>,
+}
 
 /// How to build a simulated cluster.
 #[derive(Debug, Clone)]
@@ -72,6 +166,19 @@ pub struct SimConfig {
     /// node crashes or leaves, read back when [`Sim::start`] starts it
     /// again. Default false.
     pub peer_files: bool,
+    /// Configs of their own for some nodes (by index), replacing
+    /// `node_config` (names are still replaced): mixed presets, Lifeguard
+    /// on some nodes only, different protocol versions. Default none.
+    pub configs: HashMap<usize, Config>,
+    /// Zones: when given, every node must be in exactly one, and
+    /// `zone_links` sets the links between them. Default none.
+    pub zones: Vec<Zone>,
+    /// Links between zones, `(from, to, link)`; a pair not listed uses
+    /// `latency` and `loss`. A pair given one way applies both ways unless
+    /// the other way is given too.
+    pub zone_links: Vec<(String, String, Link)>,
+    /// What goes into the event log. Default nothing.
+    pub record: Recording,
 }
 
 impl Default for SimConfig {
@@ -87,17 +194,49 @@ impl Default for SimConfig {
             trace_probes: false,
             autostart: true,
             peer_files: false,
+            configs: HashMap::new(),
+            zones: Vec::new(),
+            zone_links: Vec::new(),
+            record: Recording::default(),
         }
     }
 }
 
 #[derive(Debug)]
 enum Action {
-    Wake { node: usize },
-    Packet { to: usize, from: SocketAddr, bytes: Vec<u8> },
-    StreamOpen { to: usize, from: usize, id: StreamId, bytes: Vec<u8>, generation: u64 },
-    StreamReply { to: usize, id: StreamId, bytes: Option<Vec<u8>>, generation: u64 },
-    Resolved { to: usize, id: ResolveId, results: Vec<Resolved>, generation: u64 },
+    Wake {
+        node: usize,
+    },
+    Packet {
+        to: usize,
+        from: SocketAddr,
+        bytes: Vec<u8>,
+    },
+    StreamOpen {
+        to: usize,
+        from: usize,
+        id: StreamId,
+        bytes: Vec<u8>,
+        generation: u64,
+    },
+    StreamReply {
+        to: usize,
+        id: StreamId,
+        bytes: Option<Vec<u8>>,
+        generation: u64,
+    },
+    Resolved {
+        to: usize,
+        id: ResolveId,
+        results: Vec<Resolved>,
+        generation: u64,
+    },
+    /// A change of a scenario, due now.
+    Scheduled(Box<Change>),
+    /// The next event of a churn or workload process.
+    Process {
+        id: usize,
+    },
 }
 
 struct SimNode {
@@ -112,6 +251,8 @@ struct SimNode {
     peer_file: Option<Vec<u8>>,
     /// A config of its own, replacing `SimConfig::node_config`.
     config: Option<Config>,
+    /// Left, and about to stop: churn does not pick it again.
+    leaving: bool,
 }
 
 /// A simulated cluster. See the module documentation.
@@ -129,6 +270,8 @@ pub struct Sim {
     metrics: Metrics,
     /// Seed names and their addresses (see [`Sim::set_dns`]).
     dns: HashMap<String, Vec<SocketAddr>>,
+    /// Churn and workload processes.
+    processes: Vec<Process>,
 }
 
 /// The Unix time (ms) at which every simulation starts: 2026-01-01, so the
@@ -143,10 +286,80 @@ fn sim_addr(i: usize) -> SocketAddr {
 
 impl Sim {
     /// Builds the cluster and starts every node at virtual time zero.
+    ///
+    /// # Panics
+    ///
+    /// When the config is invalid; [`Sim::try_new`] says why instead.
     pub fn new(cfg: SimConfig) -> Self {
+        match Sim::try_new(cfg) {
+            Ok(sim) => sim,
+            Err(e) => panic!("invalid simulator config: {e}"),
+        }
+    }
+
+    /// Builds the cluster and starts every node at virtual time zero, or
+    /// says what is wrong with `cfg`.
+    pub fn try_new(cfg: SimConfig) -> Result<Self, SimError> {
+        if cfg.nodes == 0 {
+            return Err(SimError::Invalid { field: "nodes", why: "must be at least 1".into() });
+        }
+        cfg.latency.validate()?;
+        network::check_probability("loss", cfg.loss)?;
+        let named = |mut c: Config| {
+            c.name = "sim".into();
+            c
+        };
+        named(cfg.node_config.clone())
+            .validate()
+            .map_err(|error| SimError::Invalid { field: "node_config", why: error.to_string() })?;
+        for (&node, config) in &cfg.configs {
+            if node >= cfg.nodes {
+                return Err(SimError::NoSuchNode { index: node, nodes: cfg.nodes });
+            }
+            named(config.clone()).validate().map_err(|error| SimError::Config { node, error })?;
+        }
+        let mut net = Network::new(cfg.nodes, cfg.latency, cfg.loss);
+        if !cfg.zones.is_empty() {
+            let mut zone_of = vec![u16::MAX; cfg.nodes];
+            for (z, zone) in cfg.zones.iter().enumerate() {
+                if cfg.zones[..z].iter().any(|other| other.name == zone.name) {
+                    return Err(SimError::BadZones(format!("zone {:?} is declared twice", zone.name)));
+                }
+                for &i in &zone.nodes {
+                    if i >= cfg.nodes {
+                        return Err(SimError::NoSuchNode { index: i, nodes: cfg.nodes });
+                    }
+                    if zone_of[i] != u16::MAX {
+                        return Err(SimError::BadZones(format!("node {i} is in two zones")));
+                    }
+                    zone_of[i] = z as u16;
+                }
+            }
+            if let Some(i) = zone_of.iter().position(|&z| z == u16::MAX) {
+                return Err(SimError::BadZones(format!("node {i} is in no zone")));
+            }
+            net.set_zones(cfg.zones.iter().map(|z| z.name.clone()).collect(), zone_of);
+            for (from, to, link) in &cfg.zone_links {
+                link.validate()?;
+                let (a, b) = (net.zone_index(from)?, net.zone_index(to)?);
+                net.set_zone_link(a, b, Some(*link));
+            }
+            for (from, to, link) in &cfg.zone_links {
+                let given_back = cfg.zone_links.iter().any(|(f, t, _)| f == to && t == from);
+                if !given_back {
+                    let (a, b) = (net.zone_index(from)?, net.zone_index(to)?);
+                    net.set_zone_link(b, a, Some(*link));
+                }
+            }
+        } else if let Some((from, _, _)) = cfg.zone_links.first() {
+            return Err(SimError::UnknownZone { zone: from.clone(), known: Vec::new() });
+        }
+        Ok(Sim::build(cfg, net))
+    }
+
+    fn build(cfg: SimConfig, net: Network) -> Self {
         let epoch = Instant::now();
         let mut rng = Rng::new(cfg.seed);
-        let net = Network { latency: cfg.latency, loss: cfg.loss, groups: None };
         let mut sim = Sim {
             epoch,
             now: epoch,
@@ -156,9 +369,10 @@ impl Sim {
             actions: HashMap::new(),
             next_action: 0,
             net,
-            metrics: Metrics::new(cfg.nodes),
+            metrics: Metrics::new(cfg.nodes, cfg.record),
             rng: rng.fork(),
             dns: HashMap::new(),
+            processes: Vec::new(),
             cfg,
         };
         for i in 0..sim.cfg.nodes {
@@ -173,7 +387,8 @@ impl Sim {
                 slow: None,
                 generation: 0,
                 peer_file: None,
-                config: None,
+                config: sim.cfg.configs.get(&i).cloned(),
+                leaving: false,
             });
         }
         if !sim.cfg.autostart {
@@ -220,6 +435,7 @@ impl Sim {
         }
         self.nodes[i].proto = Some(proto);
         self.nodes[i].next_wake = None;
+        self.nodes[i].leaving = false;
     }
 
     // ---- time ----
@@ -301,10 +517,17 @@ impl Sim {
                     StreamOutcome::Done { reply } | StreamOutcome::Rejected { reply, .. } => reply,
                     StreamOutcome::NeedMore => None,
                 };
-                let delay = self.delay_to(from);
+                let delay = match &reply {
+                    Some(bytes) if self.net.is_detailed() || self.metrics.log.wants_messages() => {
+                        self.send_stream_reply(to, from, bytes)
+                    }
+                    _ => self.delay_to(from),
+                };
                 self.push(at + delay, Action::StreamReply { to: from, id, bytes: reply, generation });
                 self.flush(to);
             }
+            Action::Scheduled(change) => self.apply_checked(*change),
+            Action::Process { id } => self.run_process(id),
             Action::Resolved { to, id, results, generation } => {
                 if self.nodes[to].generation != generation {
                     return;
@@ -336,7 +559,26 @@ impl Sim {
     /// Network delay to `to`, plus its processing lag when it is slow.
     fn delay_to(&mut self, to: usize) -> Duration {
         let base = self.net.latency.sample(&mut self.rng);
-        base + self.nodes[to].slow.map_or(Duration::ZERO, |s| s.message_delay)
+        base + self.slow_lag(to)
+    }
+
+    fn slow_lag(&self, to: usize) -> Duration {
+        self.nodes[to].slow.map_or(Duration::ZERO, |s| s.message_delay)
+    }
+
+    /// The reply of a stream from `responder` back to `opener`: logged, and
+    /// delayed by the link and any bandwidth cap. A reply the network
+    /// cannot carry any more arrives all the same, as a TCP connection that
+    /// was open delivers what it had sent.
+    fn send_stream_reply(&mut self, responder: usize, opener: usize, bytes: &[u8]) -> Duration {
+        let now = self.now;
+        let route = self.net.route(responder, opener, bytes.len(), now, false, &mut self.rng);
+        let delay = match route {
+            Route::Deliver(d) => d,
+            Route::Lost | Route::Unreachable => self.net.delay(responder, opener, &mut self.rng),
+        };
+        self.metrics.log_message(responder, opener as u32, bytes, true, &Route::Deliver(delay), self.elapsed());
+        delay + self.slow_lag(opener)
     }
 
     /// Drains a node's outputs into the network and the metrics, and
@@ -366,31 +608,51 @@ impl Sim {
         }
         let wake = p.poll_timeout();
         let elapsed = now - self.epoch;
+        let logging = self.metrics.log.wants_messages();
         for t in transmits {
             self.metrics.record_send(i, t.payload.len());
-            let Some(&to) = self.by_addr.get(&t.to) else { continue };
-            if !self.net.connected(i, to) || (self.net.loss > 0.0 && self.rng.unit() < self.net.loss) {
-                continue;
+            let target = self.by_addr.get(&t.to).copied();
+            let route = match target {
+                Some(to) => self.net.route(i, to, t.payload.len(), now, true, &mut self.rng),
+                None => Route::Unreachable,
+            };
+            if logging {
+                self.metrics.log_message(i, target.map_or(u32::MAX, |t| t as u32), &t.payload, false, &route, elapsed);
             }
-            let delay = self.delay_to(to);
-            let from = self.nodes[i].addr;
-            self.push(now + delay, Action::Packet { to, from, bytes: t.payload });
+            if let (Some(to), Route::Deliver(delay)) = (target, route) {
+                let delay = delay + self.slow_lag(to);
+                let from = self.nodes[i].addr;
+                self.push(now + delay, Action::Packet { to, from, bytes: t.payload });
+            }
         }
         let generation = self.nodes[i].generation;
         for s in streams {
             self.metrics.record_send(i, s.payload.len());
             let target = self.by_addr.get(&s.to).copied();
-            match target {
-                Some(to) if self.net.connected(i, to) && self.nodes[to].proto.is_some() => {
-                    let delay = self.delay_to(to);
+            // TCP needs both ways: a one-way cut stops the handshake.
+            let both_ways = target.is_some_and(|to| self.net.reachable(i, to) && self.net.reachable(to, i));
+            let route = match target {
+                Some(to) if both_ways && self.nodes[to].proto.is_some() => {
+                    match self.net.route(i, to, s.payload.len(), now, false, &mut self.rng) {
+                        Route::Deliver(delay) => Route::Deliver(delay + self.slow_lag(to)),
+                        other => other,
+                    }
+                }
+                _ => Route::Unreachable,
+            };
+            if logging {
+                self.metrics.log_message(i, target.map_or(u32::MAX, |t| t as u32), &s.payload, true, &route, elapsed);
+            }
+            match (target, route) {
+                (Some(to), Route::Deliver(delay)) => {
                     // A stream expecting no reply gets a generation no node
                     // has, so the empty reply scheduled for it is dropped.
                     let generation = if s.expects_reply { generation } else { u64::MAX };
                     self.push(now + delay, Action::StreamOpen { to, from: i, id: s.id, bytes: s.payload, generation });
                 }
                 // A crashed host refuses the connection at once.
-                Some(to) if self.net.connected(i, to) => {
-                    let delay = self.net.latency.sample(&mut self.rng) * 2;
+                (Some(to), _) if both_ways => {
+                    let delay = self.net.delay(i, to, &mut self.rng) * 2;
                     self.push(now + delay, Action::StreamReply { to: i, id: s.id, bytes: None, generation });
                 }
                 // Across a partition the connection times out.
@@ -438,12 +700,43 @@ impl Sim {
     /// Stops node `i` without a word, as `kill -9` would.
     pub fn crash(&mut self, i: usize) {
         self.keep_peer_file(i);
+        self.halt(i);
+        let elapsed = self.now - self.epoch;
+        self.metrics.record_crash(&self.nodes[i].name, elapsed);
+    }
+
+    /// Stops node `i`'s process without counting a crash: what happens
+    /// after a graceful leave (see [`Change::Leave`]).
+    pub fn stop(&mut self, i: usize) {
+        self.keep_peer_file(i);
+        self.halt(i);
+    }
+
+    fn halt(&mut self, i: usize) {
         let n = &mut self.nodes[i];
         n.proto = None;
         n.next_wake = None;
         n.generation += 1;
-        let elapsed = self.now - self.epoch;
-        self.metrics.record_crash(&n.name, elapsed);
+        n.leaving = false;
+    }
+
+    /// The largest payload node `i` can broadcast (its config decides; 0
+    /// while it is down and has no config of its own).
+    pub fn max_broadcast_size(&self, i: usize) -> usize {
+        match self.nodes[i].proto.as_ref() {
+            Some(p) => p.max_broadcast_size(),
+            None => 0,
+        }
+    }
+
+    /// The zone names, in declaration order (empty without zones).
+    pub fn zones(&self) -> &[String] {
+        &self.net.zones
+    }
+
+    /// The zone of node `i` (`None` without zones).
+    pub fn zone_of(&self, i: usize) -> Option<&str> {
+        self.net.zone_of.get(i).map(|&z| self.net.zones[z as usize].as_str())
     }
 
     /// With peer files on, keeps what node `i` would have written.
@@ -466,7 +759,7 @@ impl Sim {
         let seed = self.rng.next_u64();
         self.boot(i, seed);
         let name = self.nodes[i].name.clone();
-        self.metrics.record_restart(&name);
+        self.metrics.record_restart(&name, self.now - self.epoch);
         if let Some(bytes) = self.nodes[i].peer_file.clone().filter(|_| self.cfg.peer_files) {
             let now = self.now;
             if let (Ok(snapshot), Some(p)) = (PeerSnapshot::decode(&bytes), self.nodes[i].proto.as_mut()) {
@@ -504,7 +797,7 @@ impl Sim {
         let seed = self.rng.next_u64();
         self.boot(i, seed);
         let name = self.nodes[i].name.clone();
-        self.metrics.record_restart(&name);
+        self.metrics.record_restart(&name, self.now - self.epoch);
         self.join(i, via);
     }
 
@@ -539,24 +832,28 @@ impl Sim {
     }
 
     /// Node `i` broadcasts `payload`; its spread is tracked in the metrics.
-    pub fn broadcast(&mut self, i: usize, payload: &[u8]) {
+    /// A payload too large for a packet is refused, and nothing is sent.
+    pub fn broadcast(&mut self, i: usize, payload: &[u8]) -> Result<(), SimError> {
+        if let Some(p) = self.nodes[i].proto.as_mut() {
+            p.broadcast(payload).map_err(|e| SimError::Invalid { field: "payload", why: e.to_string() })?;
+        }
         let elapsed = self.elapsed();
         self.metrics.track_broadcast(payload, i, elapsed);
-        if let Some(p) = self.nodes[i].proto.as_mut() {
-            p.broadcast(payload).expect("broadcast fits in a packet");
-        }
         self.flush(i);
+        Ok(())
     }
 
     /// Node `i` changes its metadata; the update's spread is tracked.
-    pub fn set_meta(&mut self, i: usize, meta: &[u8]) {
+    /// Metadata over the limit (512 bytes) is refused, and nothing changes.
+    pub fn set_meta(&mut self, i: usize, meta: &[u8]) -> Result<(), SimError> {
         let now = self.now;
+        if let Some(p) = self.nodes[i].proto.as_mut() {
+            p.set_meta(meta.to_vec(), now).map_err(|e| SimError::Invalid { field: "meta", why: e.to_string() })?;
+        }
         let elapsed = self.elapsed();
         self.metrics.track_update(&self.nodes[i].name.clone(), i, elapsed);
-        if let Some(p) = self.nodes[i].proto.as_mut() {
-            p.set_meta(meta.to_vec(), now).expect("metadata fits");
-        }
         self.flush(i);
+        Ok(())
     }
 
     /// Node `i` writes `key = value` in the replicated map.
@@ -654,6 +951,18 @@ impl Sim {
             .iter()
             .filter_map(|n| n.proto.as_ref())
             .all(|p| running.iter().all(|name| p.member(name).is_some_and(|m| m.state == MemberState::Alive)))
+    }
+
+    /// Whether every running node reports the same [`crate::proto::Proto::digest`]:
+    /// the same live members in the same states and incarnations, and the
+    /// same replicated map. Stricter than [`Sim::converged`], which only asks
+    /// that each running node see all the others alive.
+    pub fn digests_agree(&self) -> bool {
+        let mut digests = self.nodes.iter().filter_map(|n| n.proto.as_ref()).map(|p| p.digest());
+        match digests.next() {
+            Some(first) => digests.all(|d| d == first),
+            None => true,
+        }
     }
 
     /// How node `observer` sees node `subject`, if it knows it.

@@ -133,6 +133,11 @@ pub fn open(layers: &Layers, buf: &[u8]) -> Result<(StreamMessage, usize), Decod
     Ok((msg, label_len + used))
 }
 
+/// The smallest encoding of a push-pull node state: a map of two entries,
+/// `Name` (an empty string) and `Addr` (four bytes), the fields the decoder
+/// requires.
+const MIN_NODE_STATE_BYTES: usize = 18;
+
 fn open_plain(body: &[u8], depth: u32) -> Result<(StreamMessage, usize), DecodeError> {
     let (&ty, rest) = body.split_first().ok_or(DecodeError::Truncated)?;
     let mut r = Reader::new(rest);
@@ -156,17 +161,27 @@ fn open_plain(body: &[u8], depth: u32) -> Result<(StreamMessage, usize), DecodeE
                     limit: MAX_PUSH_STATE_BYTES,
                 });
             }
-            // Each node state takes well over one byte, so a count larger
-            // than what is left cannot be honest; it is refused before any
-            // allocation sized by it.
-            if h.nodes > MAX_PUSH_STATE_BYTES {
+            // A node state takes at least MIN_NODE_STATE_BYTES, so a count
+            // whose states could not fit in the limit cannot be honest: it is
+            // refused at once, before any allocation sized by it.
+            let least = h.nodes.saturating_mul(MIN_NODE_STATE_BYTES).saturating_add(h.user_state_len);
+            if least > MAX_PUSH_STATE_BYTES {
                 return Err(DecodeError::TooLarge {
                     what: "push-pull node count",
                     len: h.nodes,
                     limit: MAX_PUSH_STATE_BYTES,
                 });
             }
-            let mut nodes = Vec::with_capacity(h.nodes.min(r.remaining().len()));
+            // Nor is a stream decoded again, as it grows, before it can
+            // possibly hold what its header announces: a peer trickling a
+            // long message would otherwise cost a decode of everything so
+            // far at every read.
+            if r.remaining().len() < least {
+                return Err(DecodeError::Truncated);
+            }
+            // Capacity for the states the bytes at hand can hold: a
+            // `PushNodeState` is several times its smallest encoding.
+            let mut nodes = Vec::with_capacity(h.nodes.min(r.remaining().len() / MIN_NODE_STATE_BYTES));
             for _ in 0..h.nodes {
                 nodes.push(PushNodeState::read(&mut r)?);
             }
@@ -308,5 +323,23 @@ mod tests {
         let mut w = Writer::with_type(msg_type::PUSH_PULL);
         PushPullHeader { nodes: usize::MAX >> 1, user_state_len: 0, join: false }.write(&mut w);
         assert!(open(&Layers::default(), &w.buf).is_err());
+    }
+
+    #[test]
+    fn a_count_whose_states_could_not_fit_is_refused_and_a_short_stream_waits_undecoded() {
+        // 20 million states of at least 18 bytes cannot fit in 20 MiB.
+        let mut w = Writer::with_type(msg_type::PUSH_PULL);
+        PushPullHeader { nodes: 20_000_000, user_state_len: 0, join: false }.write(&mut w);
+        assert!(matches!(open(&Layers::default(), &w.buf), Err(DecodeError::TooLarge { .. })));
+        // A count that fits, with fewer bytes than its smallest states take:
+        // more is needed, whatever the bytes are.
+        let mut w = Writer::with_type(msg_type::PUSH_PULL);
+        PushPullHeader { nodes: 1_000, user_state_len: 0, join: false }.write(&mut w);
+        let mut buf = w.buf;
+        buf.extend_from_slice(&[0xff; 17_000]);
+        assert!(matches!(open(&Layers::default(), &buf), Err(DecodeError::Truncated)));
+        // A whole message still opens.
+        let whole = seal(&Layers::default(), &push_pull(), [0; 12]);
+        assert_eq!(open(&Layers::default(), &whole).map(|(m, _)| m), Ok(push_pull()));
     }
 }
