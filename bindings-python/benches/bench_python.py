@@ -1,17 +1,25 @@
 """Benchmarks of the Python binding (``make bench-python``).
 
-1. Events per second delivered to an ``async for`` consumer, and to a
-   blocking consumer: a node writes keys of the replicated map locally as
-   fast as it can; each write is a ``StateChanged`` event that crosses the
-   native dispatch thread, the Python hub and the consumer's queue. The
-   writer is in the same process, so this is the rate of the whole loop
-   (write call, event, delivery), not of delivery alone.
+1. Events per second delivered, with the producer in another process so
+   that the figure is delivery alone: ``flood.py`` (a child process)
+   sends ``EVENTS`` user messages to the measured node over UDP, packed
+   200 to a packet and paced at ``OFFER`` messages/s; each is one
+   ``Message`` event crossing the node's dispatch thread (in batches),
+   the Python hub and the consumer. Four consumers, each on a fresh node:
+   ``async for`` over ``node.events()``, a blocking iterator, a callback
+   on a blocking node (the dispatch thread) and a callback on an asyncio
+   node (the event loop). The rate is the messages delivered between the
+   first and the last one, divided by that time; when the consumer cannot
+   keep up with ``OFFER``, the bounded queues drop the rest and count it
+   as ``EventsLost`` (reported), so the rate is what it can take. A rate
+   near ``OFFER`` with nothing lost means the producer was the limit.
 2. The cost of one ``broadcast()`` call, blocking and ``await``-ed.
 3. The CPU of an idle 10-node cluster in one Python process, as a share of
    one core (all nodes together, and per node).
 
 Each figure is the median of ``RUNS`` runs (default 3). Prints a table and
-writes JSON to ``target/bench/python.json``.
+writes JSON to ``target/bench/python.json`` and the event figures alone to
+``target/bench/python_events.json``. ``ONLY=events`` runs part 1 alone.
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
+import sys
 import threading
 import time
 
@@ -29,8 +39,13 @@ import rumour
 from rumour import blocking
 
 RUNS = int(os.environ.get("RUNS", "3"))
-EVENTS = int(os.environ.get("EVENTS", "20000"))
+EVENTS = int(os.environ.get("EVENTS", "800000"))
+OFFER = float(os.environ.get("OFFER", "400000"))
 IDLE_SECONDS = float(os.environ.get("IDLE_SECONDS", "30"))
+ONLY = os.environ.get("ONLY", "")
+FLOOD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "flood.py")
+#: A consumer that sees nothing for this long has had all it will get.
+QUIET = 2.0
 
 
 def config(name: str) -> rumour.Config:
@@ -50,61 +65,115 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-async def async_events_per_second() -> tuple[float, int]:
+class Tally:
+    """Counts what one consumer got, and when the first and last arrived."""
+
+    def __init__(self) -> None:
+        self.got = self.lost = 0
+        self.first = self.last = 0.0
+        self.done = threading.Event()
+
+    def see(self, event: rumour.Event) -> None:
+        if isinstance(event, rumour.Message):
+            self.got += 1
+        elif isinstance(event, rumour.EventsLost):
+            self.lost += event.count
+        else:
+            return
+        self.last = time.perf_counter()
+        if not self.first:
+            self.first = self.last
+        if self.got + self.lost >= EVENTS:
+            self.done.set()
+
+    def result(self, flood: subprocess.Popen) -> dict:
+        out, _ = flood.communicate(timeout=60)
+        sent = json.loads(out)
+        window = self.last - self.first
+        return {
+            "eps": self.got / window if window > 0 else 0.0,
+            "got": self.got,
+            "lost": self.lost,
+            # Dropped before the node (the kernel's socket buffer): neither delivered nor counted.
+            "missing": EVENTS - self.got - self.lost,
+            "offered_eps": sent["sent"] / sent["seconds"],
+        }
+
+
+def flood(addr: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, FLOOD, addr, str(EVENTS), str(OFFER)], stdout=subprocess.PIPE, text=True
+    )
+
+
+def wait_quiet(tally: Tally) -> None:
+    """Until every message is seen or counted, or none came for QUIET s."""
+    while not tally.done.wait(0.1):
+        if tally.last and time.perf_counter() - tally.last > QUIET:
+            return
+
+
+async def async_for() -> dict:
     async with rumour.Node(config("ev-async")) as node:
-        events = node.state.watch("k/")
-        got = lost = 0
-        done = asyncio.Event()
+        events, tally = node.events(), Tally()
 
         async def consume() -> None:
-            nonlocal got, lost
             async for e in events:
-                if isinstance(e, rumour.EventsLost):
-                    lost += e.count
-                else:
-                    got += 1
-                if got + lost >= EVENTS:
-                    done.set()
+                tally.see(e)
+                if tally.done.is_set():
                     return
 
         task = asyncio.create_task(consume())
-        start = time.perf_counter()
-        state = node.state
-        for i in range(EVENTS):
-            await state.put(f"k/{i}", b"v")
-            if i % 256 == 0:
-                await asyncio.sleep(0)  # let the consumer run, as a real producer would
-        await asyncio.wait_for(done.wait(), 60)
-        elapsed = time.perf_counter() - start
-        await task
-        return got / elapsed, lost
+        producer = flood(node.addr)
+        await asyncio.to_thread(wait_quiet, tally)
+        task.cancel()
+        return tally.result(producer)
 
 
-def blocking_events_per_second() -> tuple[float, int]:
-    node = blocking.Node(config("ev-block")).start()
-    try:
-        events = node.state.watch("k/")
-        counts = {"got": 0, "lost": 0}
+def blocking_iterator() -> dict:
+    with blocking.Node(config("ev-block")) as node:
+        events, tally = node.events(), Tally()
 
         def consume() -> None:
-            for e in events:
-                if isinstance(e, rumour.EventsLost):
-                    counts["lost"] += e.count
-                else:
-                    counts["got"] += 1
-                if counts["got"] + counts["lost"] >= EVENTS:
-                    return
+            while not tally.done.is_set():
+                e = events.get(timeout=0.1)
+                if e is not None:
+                    tally.see(e)
 
         reader = threading.Thread(target=consume)
         reader.start()
-        start = time.perf_counter()
-        for i in range(EVENTS):
-            node.state.put(f"k/{i}", b"v")
-        reader.join(60)
-        elapsed = time.perf_counter() - start
-        return counts["got"] / elapsed, counts["lost"]
-    finally:
-        node.close()
+        producer = flood(node.addr)
+        wait_quiet(tally)
+        tally.done.set()
+        reader.join()
+        return tally.result(producer)
+
+
+def blocking_callback() -> dict:
+    with blocking.Node(config("ev-cb")) as node:
+        tally = Tally()
+        node.on_event(tally.see)
+        producer = flood(node.addr)
+        wait_quiet(tally)
+        return tally.result(producer)
+
+
+async def async_callback() -> dict:
+    async with rumour.Node(config("ev-acb")) as node:
+        tally = Tally()
+        node.on_event(tally.see)
+        producer = flood(node.addr)
+        await asyncio.to_thread(wait_quiet, tally)
+        return tally.result(producer)
+
+
+#: The consumers of part 1: (key, label, run).
+PATHS = [
+    ("async_for", "async for over node.events()", lambda: asyncio.run(async_for())),
+    ("blocking", "blocking iterator (blocking.Node.events())", blocking_iterator),
+    ("callback_blocking", "callback on a blocking node (dispatch thread)", blocking_callback),
+    ("callback_async", "callback on an asyncio node (event loop)", lambda: asyncio.run(async_callback())),
+]
 
 
 def broadcast_cost_blocking(calls: int = 5000) -> float:
@@ -150,41 +219,64 @@ def idle_cluster_cpu() -> float:
             n.close()
 
 
+def write(name: str, out: dict) -> None:
+    target = os.path.join(os.path.dirname(__file__), "..", "..", "target", "bench")
+    os.makedirs(target, exist_ok=True)
+    with open(os.path.join(target, name), "w") as f:
+        json.dump(out, f)
+        f.write("\n")
+
+
 def main() -> None:
-    names = ["async_eps", "block_eps", "bc_block_us", "bc_async_us", "idle_pct"]
-    runs: dict[str, list[float]] = {k: [] for k in names}
-    lost = {"async": 0, "blocking": 0}
+    events: dict[str, list[dict]] = {key: [] for key, _, _ in PATHS}
+    others = ["bc_block_us", "bc_async_us", "idle_pct"]
+    runs: dict[str, list[float]] = {k: [] for k in others}
     for _ in range(RUNS):
-        eps, n = asyncio.run(async_events_per_second())
-        runs["async_eps"].append(eps)
-        lost["async"] += n
-        eps, n = blocking_events_per_second()
-        runs["block_eps"].append(eps)
-        lost["blocking"] += n
+        for key, _, run in PATHS:
+            events[key].append(run())
+        if ONLY == "events":
+            continue
         runs["bc_block_us"].append(broadcast_cost_blocking())
         runs["bc_async_us"].append(asyncio.run(broadcast_cost_async()))
         runs["idle_pct"].append(idle_cluster_cpu())
-    med = {k: statistics.median(v) for k, v in runs.items()}
-    setup = f"runs={RUNS} events={EVENTS} idle={IDLE_SECONDS:.0f}s preset=lan"
+    eps = {key: statistics.median(r["eps"] for r in events[key]) for key in events}
+    setup = f"runs={RUNS} events={EVENTS} offered={OFFER:.0f}/s (flood.py, another process) preset=lan"
     print(f"\nbench-python  {setup}  machine: {machine()}")
+    print("| events/s delivered to | median | runs | lost (EventsLost) | missing (kernel) |")
+    print("|---|---|---|---|---|")
+    for key, label, _ in PATHS:
+        rs = events[key]
+        lost, missing = sum(r["lost"] for r in rs), sum(r["missing"] for r in rs)
+        each = ", ".join(f"{r['eps']:.0f}" for r in rs)
+        print(f"| {label} | {eps[key]:.0f} | {each} | {lost} | {missing} |")
+    out_events = {
+        "bench": "python_events",
+        "runs": RUNS,
+        "events": EVENTS,
+        "offered_eps": OFFER,
+        "producer": "bindings-python/benches/flood.py in a child process, 200 user messages a UDP packet",
+        "preset": "lan",
+        "median_eps": eps,
+        "all": events,
+        "machine": machine(),
+    }
+    write("python_events.json", out_events)
+    if ONLY == "events":
+        print(json.dumps(out_events))
+        return
+    med = {k: statistics.median(v) for k, v in runs.items()}
     print("| metric | median | runs |\n|---|---|---|")
-    print(f"| events/s to an async for consumer | {med['async_eps']:.0f} | {runs['async_eps']} |")
-    print(f"| events/s to a blocking consumer | {med['block_eps']:.0f} | {runs['block_eps']} |")
     print(f"| broadcast() call, blocking | {med['bc_block_us']:.1f} us | |")
     print(f"| await broadcast() call | {med['bc_async_us']:.1f} us | |")
     print(
         f"| idle 10-node cluster, CPU | {med['idle_pct']:.3f} % of a core "
         f"({med['idle_pct'] / 10:.4f} % per node) | {[round(x, 3) for x in runs['idle_pct']]} |"
     )
-    print(f"events lost (all runs): {lost}")
-    out = {"bench": "python", "runs": RUNS, "events": EVENTS, "median": med, "all": runs, "lost": lost}
+    out = {"bench": "python", "runs": RUNS, "idle_seconds": IDLE_SECONDS, "median": med, "all": runs}
+    out["events"] = out_events
     out["machine"] = machine()
     print(json.dumps(out))
-    target = os.path.join(os.path.dirname(__file__), "..", "..", "target", "bench")
-    os.makedirs(target, exist_ok=True)
-    with open(os.path.join(target, "python.json"), "w") as f:
-        json.dump(out, f)
-        f.write("\n")
+    write("python.json", out)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
-use rumour::proto::{CommandError, MessageKind};
+use rumour::metrics::{Sample, Value, TIMING_BOUNDS_MS};
+use rumour::proto::CommandError;
 use rumour::{Config, Event, JoinError, Member, MemberState, Node, NodeError, StartError, StateError};
 
 mod logs;
@@ -140,6 +141,10 @@ fn config_from(dict: &Bound<'_, PyDict>) -> Result<Config, (String, &'static str
             "meta" => c.meta = take(&v, "meta", "bytes")?,
             "protocol_version" => int!(protocol_version, "protocol_version"),
             "tcp_timeout" => c.tcp_timeout = secs(&v, "tcp_timeout")?,
+            "tcp_first_byte_timeout" => c.tcp_first_byte_timeout = secs(&v, "tcp_first_byte_timeout")?,
+            "tcp_max_incoming" => int!(tcp_max_incoming, "tcp_max_incoming"),
+            "tcp_max_incoming_per_source" => int!(tcp_max_incoming_per_source, "tcp_max_incoming_per_source"),
+            "tcp_reserved_for_members" => int!(tcp_reserved_for_members, "tcp_reserved_for_members"),
             "indirect_checks" => int!(indirect_checks, "indirect_checks"),
             "retransmit_mult" => int!(retransmit_mult, "retransmit_mult"),
             "suspicion_mult" => int!(suspicion_mult, "suspicion_mult"),
@@ -200,6 +205,10 @@ fn preset<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyDict>> {
     d.set_item("meta", PyBytes::new(py, &c.meta))?;
     d.set_item("protocol_version", c.protocol_version)?;
     d.set_item("tcp_timeout", s(c.tcp_timeout))?;
+    d.set_item("tcp_first_byte_timeout", s(c.tcp_first_byte_timeout))?;
+    d.set_item("tcp_max_incoming", c.tcp_max_incoming)?;
+    d.set_item("tcp_max_incoming_per_source", c.tcp_max_incoming_per_source)?;
+    d.set_item("tcp_reserved_for_members", c.tcp_reserved_for_members)?;
     d.set_item("indirect_checks", c.indirect_checks)?;
     d.set_item("retransmit_mult", c.retransmit_mult)?;
     d.set_item("suspicion_mult", c.suspicion_mult)?;
@@ -235,12 +244,7 @@ fn validate_config(py: Python<'_>, config: &Bound<'_, PyDict>) -> PyResult<()> {
 // ---- values out ----
 
 fn state_name(s: MemberState) -> &'static str {
-    match s {
-        MemberState::Alive => "alive",
-        MemberState::Suspect => "suspect",
-        MemberState::Dead => "dead",
-        MemberState::Left => "left",
-    }
+    s.as_str()
 }
 
 /// `(name, addr, state, incarnation, meta)`.
@@ -250,22 +254,18 @@ fn member_tuple<'py>(py: Python<'py>, m: &Member) -> PyResult<Bound<'py, PyTuple
 
 /// An event as a tuple whose first item names its kind.
 fn event_tuple<'py>(py: Python<'py>, e: &Event) -> PyResult<Bound<'py, PyTuple>> {
-    let member =
-        |kind: &str, m: &Member| -> PyResult<Bound<'py, PyTuple>> { (kind, member_tuple(py, m)?).into_pyobject(py) };
     match e {
-        Event::MemberJoined(m) => member("joined", m),
-        Event::MemberUpdated(m) => member("updated", m),
-        Event::MemberSuspect(m) => member("suspect", m),
-        Event::MemberRecovered(m) => member("recovered", m),
-        Event::MemberFailed(m) => member("failed", m),
-        Event::MemberLeft(m) => member("left", m),
+        Event::MemberJoined(m)
+        | Event::MemberUpdated(m)
+        | Event::MemberSuspect(m)
+        | Event::MemberRecovered(m)
+        | Event::MemberFailed(m)
+        | Event::MemberLeft(m) => {
+            let kind = e.member_change().map_or("member", |(kind, _)| kind);
+            (kind, member_tuple(py, m)?).into_pyobject(py)
+        }
         Event::Message { from, kind, payload } => {
-            let kind = match kind {
-                MessageKind::Broadcast => "broadcast",
-                MessageKind::Direct => "direct",
-                MessageKind::Plain => "plain",
-            };
-            ("message", from.as_deref(), kind, PyBytes::new(py, payload)).into_pyobject(py)
+            ("message", from.as_deref(), kind.as_str(), PyBytes::new(py, payload)).into_pyobject(py)
         }
         Event::StateChanged(c) => {
             ("state_changed", &c.key, c.value.as_ref().map(|v| PyBytes::new(py, v)), &c.writer, c.timestamp.0)
@@ -287,6 +287,37 @@ pub(crate) fn summary_tuple(s: rumour::proto::StateSummary) -> SummaryTuple {
 /// `(key, value, writer, timestamp, ephemeral, expires_unix_ms)`.
 fn entry_tuple<'py>(py: Python<'py>, e: &rumour::StateEntry) -> PyResult<Bound<'py, PyTuple>> {
     (&e.key, PyBytes::new(py, &e.value), &e.writer, e.timestamp.0, e.ephemeral, e.expires_unix_ms).into_pyobject(py)
+}
+
+/// `(name, kind, unit, help, labels, value)`: the dotted catalogue name,
+/// `"counter"`/`"gauge"`/`"histogram"`, and the value as an int, a float or
+/// `(buckets, sum_ms, count)`. The buckets are made cumulative here, with
+/// `inf` as the last bound, because that is how every Python consumer
+/// (`prometheus_client` first) wants them; the core keeps them per bucket.
+fn metric_tuple<'py>(py: Python<'py>, s: &Sample) -> PyResult<Bound<'py, PyTuple>> {
+    let labels = PyDict::new(py);
+    for (k, v) in &s.labels {
+        labels.set_item(k, v)?;
+    }
+    let value = match &s.value {
+        Value::Counter(v) => v.into_pyobject(py)?.into_any(),
+        Value::Gauge(v) => v.into_pyobject(py)?.into_any(),
+        Value::Histogram(t) => {
+            let mut cumulative = 0;
+            let buckets: Vec<(f64, u64)> = t
+                .buckets
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    cumulative += n;
+                    (TIMING_BOUNDS_MS.get(i).copied().unwrap_or(f64::INFINITY), cumulative)
+                })
+                .collect();
+            (buckets, t.sum_micros as f64 / 1000.0, t.count()).into_pyobject(py)?.into_any()
+        }
+    };
+    let info = s.info;
+    (info.name, info.kind.as_str(), info.unit, info.help, labels, value).into_pyobject(py)
 }
 
 // ---- the node ----
@@ -320,20 +351,27 @@ impl NativeNode {
 
 #[pymethods]
 impl NativeNode {
-    /// Starts a node; `on_event(tuple)` is called on the dispatch thread.
+    /// Starts a node; `on_events(list_of_tuples)` is called on the dispatch
+    /// thread with every event queued when it woke, oldest first: one
+    /// GIL acquisition and one Python call per batch, not per event.
     #[staticmethod]
-    fn start(py: Python<'_>, config: &Bound<'_, PyDict>, on_event: Py<PyAny>) -> PyResult<NativeNode> {
+    fn start(py: Python<'_>, config: &Bound<'_, PyDict>, on_events: Py<PyAny>) -> PyResult<NativeNode> {
         let cfg = config_from(config).map_err(|e| config_error(py, e))?;
-        let callback = move |event: &Event| {
+        let callback = move |events: &[Event]| {
             // None while the interpreter is shutting down: nobody to tell.
             let _ = Python::try_attach(|py| {
-                let delivered = event_tuple(py, event).and_then(|t| on_event.call1(py, (t,)));
+                let delivered = events
+                    .iter()
+                    .map(|e| event_tuple(py, e))
+                    .collect::<PyResult<Vec<_>>>()
+                    .and_then(|batch| PyList::new(py, batch))
+                    .and_then(|batch| on_events.call1(py, (batch,)));
                 if let Err(err) = delivered {
-                    err.write_unraisable(py, Some(on_event.bind(py)));
+                    err.write_unraisable(py, Some(on_events.bind(py)));
                 }
             });
         };
-        let started = py.detach(|| Node::start_with_callback(cfg, callback));
+        let started = py.detach(|| Node::start_with_batch_callback(cfg, callback));
         let node = started.map_err(|e| {
             let (class, field) = match &e {
                 StartError::Config(c) => ("ConfigError", Some(c.field)),
@@ -407,6 +445,12 @@ impl NativeNode {
         m.map(|m| member_tuple(py, &m)).transpose()
     }
 
+    fn digest(&self, py: Python<'_>) -> PyResult<String> {
+        let node = self.check(py)?;
+        let d = py.detach(|| node.digest()).map_err(|e| node_error(py, e))?;
+        Ok(d.to_string())
+    }
+
     fn local<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let node = self.check(py)?;
         let m = py.detach(|| node.local()).map_err(|e| node_error(py, e))?;
@@ -454,7 +498,7 @@ impl NativeNode {
         let s = py.detach(|| node.stats()).map_err(|e| node_error(py, e))?;
         let d = PyDict::new(py);
         let p = &s.proto;
-        let items: [(&str, u64); 30] = [
+        let items: &[(&str, u64)] = &[
             ("members", s.members as u64),
             ("packets_sent", p.packets_sent),
             ("bytes_sent", p.bytes_sent),
@@ -466,6 +510,8 @@ impl NativeNode {
             ("probes", p.probes),
             ("probes_failed", p.probes_failed),
             ("refutes", p.refutes),
+            ("reasserts", p.reasserts),
+            ("accusers_answered", p.accusers_answered),
             ("name_conflicts", p.name_conflicts),
             ("incompatible_peers", p.incompatible_peers),
             ("state_rumour_bytes", p.state_rumour_bytes),
@@ -476,10 +522,13 @@ impl NativeNode {
             ("join_attempts", p.join_attempts),
             ("seed_push_pulls", p.seed_push_pulls),
             ("hails_answered", p.hails_answered),
+            ("catch_up_pulls", p.catch_up_pulls),
             ("peers_file_errors", s.peers_file_errors),
             ("events_lost", s.events_lost),
             ("callback_panics", s.callback_panics),
             ("streams_refused", s.streams_refused),
+            ("streams_evicted", s.streams_evicted),
+            ("streams_silent", s.streams_silent),
             ("streams_timed_out", s.streams_timed_out),
             ("streams_oversized", s.streams_oversized),
             ("streams_rejected", s.streams_rejected),
@@ -490,6 +539,13 @@ impl NativeNode {
             d.set_item(k, v)?;
         }
         Ok(d)
+    }
+
+    /// The node's metrics now, in catalogue order, as `metric_tuple`s.
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+        let node = self.check(py)?;
+        let m = py.detach(|| node.metrics()).map_err(|e| node_error(py, e))?;
+        m.samples.iter().map(|s| metric_tuple(py, s)).collect()
     }
 
     /// `kind`: "until_deleted", "ephemeral" or "ttl" (with `ttl` seconds).

@@ -2,14 +2,18 @@
 //! Plain values out; `rumour.sim` adds the Python conveniences (NumPy and
 //! pandas when installed).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use pyo3::exceptions::PyIndexError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyTuple};
 
-use rumour::proto::Lifetime;
-use rumour::sim::{Latency, Sim, SimConfig, SlowNode};
+use rumour::proto::{Lifetime, ProbeSelection};
+use rumour::sim::{
+    Bandwidth, Change, Churn, Latency, Link, MessageType, Recording, Sim, SimConfig, SimError, SlowNode, Workload,
+    WorkloadKind, Zone,
+};
 
 use crate::{config_error, config_from, entry_tuple, raise, state_name, summary_tuple, SummaryTuple};
 
@@ -20,10 +24,140 @@ pub(crate) struct NativeSim {
     sim: Sim,
 }
 
+/// A node index from the logs, or None for an address that is no node.
+fn node_or_none(i: u32) -> Option<u32> {
+    (i != u32::MAX).then_some(i)
+}
+
 fn duration(py: Python<'_>, s: f64, field: &str) -> PyResult<Duration> {
     Duration::try_from_secs_f64(s)
         .map_err(|_| raise(py, "ConfigError", format!("{field} = {s}: not a duration in seconds"), Some(field)))
 }
+
+/// A latency model as `rumour.sim.Latency` passes it: `(kind, a, b)`.
+type LatencySpec = (String, f64, f64);
+
+fn latency_from(py: Python<'_>, (kind, a, b): &LatencySpec, field: &str) -> PyResult<Latency> {
+    let latency = match kind.as_str() {
+        "fixed" => Latency::Fixed(duration(py, *a, field)?),
+        "uniform" => Latency::Uniform { min: duration(py, *a, field)?, max: duration(py, *b, field)? },
+        "normal" => Latency::Normal { mean: duration(py, *a, field)?, std_dev: duration(py, *b, field)? },
+        "lognormal" => Latency::LogNormal { median: duration(py, *a, field)?, sigma: *b },
+        "pareto" => Latency::Pareto { scale: duration(py, *a, field)?, shape: *b },
+        other => {
+            return Err(raise(
+                py,
+                "ConfigError",
+                format!("{field}: unknown latency model {other:?}; use fixed, uniform, normal, lognormal or pareto"),
+                Some(field),
+            ))
+        }
+    };
+    latency.validate().map_err(|e| raise(py, "ConfigError", format!("{field}: {e}"), Some(field)))?;
+    Ok(latency)
+}
+
+/// A simulator error as a Python one: a node out of range is an
+/// `IndexError`, the rest a `ConfigError` naming the argument.
+fn sim_error(py: Python<'_>, e: SimError) -> PyErr {
+    match e {
+        SimError::NoSuchNode { .. } => PyIndexError::new_err(e.to_string()),
+        _ => raise(py, "ConfigError", e.to_string(), Some(e.field())),
+    }
+}
+
+fn arg<'py, T: for<'a> FromPyObject<'a, 'py>>(
+    py: Python<'py>,
+    args: &Bound<'py, PyTuple>,
+    i: usize,
+    what: &str,
+) -> PyResult<T> {
+    let item = args.get_item(i).map_err(|_| {
+        raise(py, "ConfigError", format!("{} is missing its argument {what}", action_name(args)), Some(what))
+    })?;
+    item.extract().map_err(|_| {
+        let got = item.repr().map(|r| r.to_string()).unwrap_or_default();
+        raise(py, "ConfigError", format!("{}: {what} = {got} has the wrong type", action_name(args)), Some(what))
+    })
+}
+
+fn action_name(args: &Bound<'_, PyTuple>) -> String {
+    args.get_item(0).and_then(|a| a.extract::<String>()).unwrap_or_default()
+}
+
+/// A change as `rumour.sim.Sim.schedule` passes it: `(action, *args)`.
+fn change_from(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Change> {
+    let action: String = arg(py, args, 0, "action")?;
+    let link = |py: Python<'_>, spec: Option<LatencySpec>, loss: f64| -> PyResult<Option<Link>> {
+        spec.map(|s| Ok(Link { latency: latency_from(py, &s, "latency")?, loss })).transpose()
+    };
+    Ok(match action.as_str() {
+        "crash" => Change::Crash(arg(py, args, 1, "node")?),
+        "start" => Change::Start(arg(py, args, 1, "node")?),
+        "restart" => Change::Restart { node: arg(py, args, 1, "node")?, via: arg(py, args, 2, "via")? },
+        "leave" => Change::Leave(arg(py, args, 1, "node")?),
+        "join" => Change::Join { node: arg(py, args, 1, "node")?, via: arg(py, args, 2, "via")? },
+        "partition" => Change::Partition(arg(py, args, 1, "groups")?),
+        "heal" => Change::Heal,
+        "loss" => Change::Loss(arg(py, args, 1, "loss")?),
+        "latency" => Change::Latency(latency_from(py, &arg(py, args, 1, "latency")?, "latency")?),
+        "link" => Change::Link {
+            from: arg(py, args, 1, "from")?,
+            to: arg(py, args, 2, "to")?,
+            link: link(py, arg(py, args, 3, "latency")?, arg(py, args, 4, "loss")?)?,
+        },
+        "zone_link" => Change::ZoneLink {
+            from: arg(py, args, 1, "from")?,
+            to: arg(py, args, 2, "to")?,
+            link: link(py, arg(py, args, 3, "latency")?, arg(py, args, 4, "loss")?)?,
+        },
+        "cut" => Change::Cut { from: arg(py, args, 1, "from")?, to: arg(py, args, 2, "to")? },
+        "restore" => Change::Restore { from: arg(py, args, 1, "from")?, to: arg(py, args, 2, "to")? },
+        "mute" => Change::Mute(arg(py, args, 1, "node")?, arg(py, args, 2, "muted")?),
+        "node_loss" => Change::NodeLoss(arg(py, args, 1, "node")?, arg(py, args, 2, "loss")?),
+        "bandwidth" => {
+            let node = arg(py, args, 1, "node")?;
+            let rate: Option<u64> = arg(py, args, 2, "bytes_per_sec")?;
+            let queue: Option<f64> = arg(py, args, 3, "max_queue")?;
+            let max_queue = match queue {
+                Some(q) => duration(py, q, "max_queue")?,
+                None => Duration::MAX,
+            };
+            Change::Bandwidth(node, rate.map(|bytes_per_sec| Bandwidth { bytes_per_sec, max_queue }))
+        }
+        "slow" => {
+            let (m, t): (f64, f64) = (arg(py, args, 2, "message_delay")?, arg(py, args, 3, "timer_delay")?);
+            let slow = SlowNode {
+                message_delay: duration(py, m, "message_delay")?,
+                timer_delay: duration(py, t, "timer_delay")?,
+            };
+            Change::Slow(arg(py, args, 1, "node")?, (m > 0.0 || t > 0.0).then_some(slow))
+        }
+        "broadcast" => Change::Broadcast { node: arg(py, args, 1, "node")?, payload: arg(py, args, 2, "data")? },
+        "put" => Change::Put {
+            node: arg(py, args, 1, "node")?,
+            key: arg(py, args, 2, "key")?,
+            value: arg(py, args, 3, "value")?,
+        },
+        "delete" => Change::Delete { node: arg(py, args, 1, "node")?, key: arg(py, args, 2, "key")? },
+        "meta" => Change::Meta { node: arg(py, args, 1, "node")?, meta: arg(py, args, 2, "meta")? },
+        other => {
+            return Err(raise(
+                py,
+                "ConfigError",
+                format!(
+                    "unknown action {other:?}; use crash, start, restart, leave, join, partition, heal, loss, \
+                     latency, link, zone_link, cut, restore, mute, node_loss, bandwidth, slow, broadcast, put, \
+                     delete or meta"
+                ),
+                Some("action"),
+            ))
+        }
+    })
+}
+
+/// Columns of a log, by name, for a DataFrame or a list of rows.
+type Columns<'py> = Bound<'py, PyDict>;
 
 impl NativeSim {
     fn index(&self, i: usize) -> PyResult<usize> {
@@ -37,9 +171,13 @@ impl NativeSim {
 
 #[pymethods]
 impl NativeSim {
-    /// `latency` is `(min_s, max_s)`; `config` a node config dict as
-    /// `rumour.Config` makes (its name is replaced per node); `lifeguard`
-    /// false gives plain SWIM (for comparisons).
+    /// `latency` is a `(kind, a, b)` model as `rumour.sim.Latency` makes;
+    /// `config` a node config dict as `rumour.Config` makes (its name is
+    /// replaced per node); `lifeguard` false gives plain SWIM (for
+    /// comparisons); `configs` maps node indices to `(config, lifeguard)`
+    /// of their own; `zones` is `[(name, nodes)]` and `zone_links`
+    /// `[(from, to, latency, loss)]`; `record` is `(membership, state,
+    /// messages, traffic)`.
     #[new]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -48,11 +186,16 @@ impl NativeSim {
         seed: u64,
         config: &Bound<'_, PyDict>,
         loss: f64,
-        latency: (f64, f64),
+        latency: LatencySpec,
         converged_start: bool,
         aligned_timers: bool,
         trace_probes: bool,
         lifeguard: bool,
+        configs: HashMap<usize, (Bound<'_, PyDict>, bool)>,
+        zones: Vec<(String, Vec<usize>)>,
+        zone_links: Vec<(String, String, LatencySpec, f64)>,
+        record: (bool, bool, bool, bool),
+        experiment: (bool, bool),
     ) -> PyResult<Self> {
         if nodes == 0 {
             return Err(raise(py, "ConfigError", "nodes must be at least 1".into(), Some("nodes")));
@@ -65,22 +208,235 @@ impl NativeSim {
             node_config.name = "sim".into();
         }
         node_config.experiment.lifeguard = lifeguard;
-        let (lo, hi) = (duration(py, latency.0, "latency")?, duration(py, latency.1, "latency")?);
-        if lo > hi {
-            return Err(raise(py, "ConfigError", "latency (min, max) has min > max".into(), Some("latency")));
+        let (uniform_random_probes, suspect_on_failed_probe) = experiment;
+        let experiment = |c: &mut rumour::Config| {
+            if uniform_random_probes {
+                c.experiment.probe_selection = ProbeSelection::UniformRandom;
+            }
+            c.experiment.suspect_on_failed_probe = suspect_on_failed_probe;
+        };
+        experiment(&mut node_config);
+        let latency = latency_from(py, &latency, "latency")?;
+        let mut own = HashMap::new();
+        for (i, (dict, lifeguard)) in configs {
+            let mut c = config_from(&dict).map_err(|(why, field)| {
+                raise(
+                    py,
+                    "ConfigError",
+                    format!("configs[{i}]: invalid config field `{field}`: {why}"),
+                    Some("configs"),
+                )
+            })?;
+            c.experiment.lifeguard = lifeguard;
+            experiment(&mut c);
+            own.insert(i, c);
         }
+        let mut links = Vec::with_capacity(zone_links.len());
+        for (from, to, spec, loss) in zone_links {
+            links.push((from, to, Link { latency: latency_from(py, &spec, "zone_links")?, loss }));
+        }
+        let (membership, state, messages, traffic) = record;
         let cfg = SimConfig {
             nodes,
             seed,
             node_config,
-            latency: if lo == hi { Latency::Fixed(lo) } else { Latency::Uniform { min: lo, max: hi } },
+            latency,
             loss,
             converged_start,
             aligned_timers,
             trace_probes,
+            configs: own,
+            zones: zones.into_iter().map(|(name, nodes)| Zone { name, nodes }).collect(),
+            zone_links: links,
+            record: Recording { membership, state, messages, traffic },
             ..SimConfig::default()
         };
-        Ok(NativeSim { sim: py.detach(|| Sim::new(cfg)) })
+        let sim = py.detach(|| Sim::try_new(cfg)).map_err(|e| sim_error(py, e))?;
+        Ok(NativeSim { sim })
+    }
+
+    /// Applies `(action, *args)` now.
+    fn apply(&mut self, py: Python<'_>, change: &Bound<'_, PyTuple>) -> PyResult<()> {
+        let change = change_from(py, change)?;
+        self.sim.apply(change).map_err(|e| sim_error(py, e))
+    }
+
+    /// Applies `(action, *args)` at `at` virtual seconds since the start.
+    fn schedule(&mut self, py: Python<'_>, at: f64, change: &Bound<'_, PyTuple>) -> PyResult<()> {
+        let at = duration(py, at, "at")?;
+        let change = change_from(py, change)?;
+        self.sim.schedule(at, change).map_err(|e| sim_error(py, e))
+    }
+
+    /// Poisson churn over `nodes` between `start` and `stop` seconds.
+    #[allow(clippy::too_many_arguments)]
+    fn churn(
+        &mut self,
+        py: Python<'_>,
+        nodes: Vec<usize>,
+        join_rate: f64,
+        leave_rate: f64,
+        crash_rate: f64,
+        start: f64,
+        stop: f64,
+    ) -> PyResult<()> {
+        let churn = Churn {
+            nodes,
+            join_rate,
+            leave_rate,
+            crash_rate,
+            from: duration(py, start, "start")?,
+            until: duration(py, stop, "stop")?,
+        };
+        self.sim.churn(churn).map_err(|e| sim_error(py, e))
+    }
+
+    /// A workload: `kind` is "broadcast" or "writes".
+    #[allow(clippy::too_many_arguments)]
+    fn workload(
+        &mut self,
+        py: Python<'_>,
+        nodes: Vec<usize>,
+        rate: f64,
+        kind: &str,
+        size: usize,
+        keys: usize,
+        poisson: bool,
+        start: f64,
+        stop: f64,
+    ) -> PyResult<()> {
+        let kind = match kind {
+            "broadcast" => WorkloadKind::Broadcast { size },
+            "writes" => WorkloadKind::StateWrites { keys, size },
+            other => {
+                return Err(raise(
+                    py,
+                    "ConfigError",
+                    format!("workload kind {other:?}; use broadcast or writes"),
+                    Some("kind"),
+                ))
+            }
+        };
+        let (from, until) = (duration(py, start, "start")?, duration(py, stop, "stop")?);
+        self.sim.workload(Workload { nodes, rate, kind, poisson, from, until }).map_err(|e| sim_error(py, e))
+    }
+
+    /// Restarts `nodes` one after another (see `rumour.sim.Sim.rolling_restart`).
+    fn rolling_restart(
+        &mut self,
+        py: Python<'_>,
+        nodes: Vec<usize>,
+        start: f64,
+        every: f64,
+        down_for: f64,
+        graceful: bool,
+    ) -> PyResult<()> {
+        let (start, every) = (duration(py, start, "start")?, duration(py, every, "every")?);
+        let down_for = duration(py, down_for, "down_for")?;
+        self.sim.rolling_restart(&nodes, start, every, down_for, graceful).map_err(|e| sim_error(py, e))
+    }
+
+    /// Starts a stopwatch on node `i` until some node next probes it.
+    fn watch_first_probe(&mut self, i: usize) -> PyResult<()> {
+        let i = self.index(i)?;
+        self.sim.watch_first_probe(i);
+        Ok(())
+    }
+
+    /// Seconds from each `watch_first_probe` to the first probe of the node.
+    fn watched_probe_delays(&self) -> Vec<f64> {
+        self.sim.metrics().watched_probe_delays().iter().map(Duration::as_secs_f64).collect()
+    }
+
+    /// Seconds from a node's crash to the first probe of it (None: not yet).
+    fn first_probe_after_crash(&self, name: &str) -> Option<f64> {
+        self.sim.metrics().first_probe_after_crash(name).map(|d| d.as_secs_f64())
+    }
+
+    /// `(started, finished_live, failed_live)`: probes begun, probes of
+    /// running nodes that ended, and those that ended with no ack.
+    fn probe_counts(&self) -> (u64, u64, u64) {
+        let p = self.sim.metrics().probes();
+        (p.started, p.finished_live, p.failed_live)
+    }
+
+    /// The zone names, in declaration order.
+    fn zones(&self) -> Vec<String> {
+        self.sim.zones().to_vec()
+    }
+
+    /// Node `i`'s zone (None without zones).
+    fn zone_of(&self, i: usize) -> PyResult<Option<String>> {
+        Ok(self.sim.zone_of(self.index(i)?).map(str::to_string))
+    }
+
+    /// The membership log as columns.
+    fn membership_log<'py>(&self, py: Python<'py>) -> PyResult<Columns<'py>> {
+        let log = self.sim.metrics().membership_log();
+        let d = PyDict::new(py);
+        d.set_item("at", log.iter().map(|r| r.at.as_secs_f64()).collect::<Vec<_>>())?;
+        d.set_item("observer", log.iter().map(|r| r.observer).collect::<Vec<_>>())?;
+        d.set_item("subject", log.iter().map(|r| node_or_none(r.subject)).collect::<Vec<_>>())?;
+        d.set_item("change", log.iter().map(|r| r.change).collect::<Vec<_>>())?;
+        d.set_item("incarnation", log.iter().map(|r| r.incarnation).collect::<Vec<_>>())?;
+        Ok(d)
+    }
+
+    /// The log of changes to every replica, as columns.
+    fn state_log<'py>(&self, py: Python<'py>) -> PyResult<Columns<'py>> {
+        let log = self.sim.metrics().state_log();
+        let d = PyDict::new(py);
+        d.set_item("at", log.iter().map(|r| r.at.as_secs_f64()).collect::<Vec<_>>())?;
+        d.set_item("observer", log.iter().map(|r| r.observer).collect::<Vec<_>>())?;
+        d.set_item("key", log.iter().map(|r| r.key.as_str()).collect::<Vec<_>>())?;
+        d.set_item("deleted", log.iter().map(|r| r.deleted).collect::<Vec<_>>())?;
+        d.set_item("writer", log.iter().map(|r| node_or_none(r.writer)).collect::<Vec<_>>())?;
+        Ok(d)
+    }
+
+    /// The log of every message, as columns.
+    fn message_log<'py>(&self, py: Python<'py>) -> PyResult<Columns<'py>> {
+        let log = self.sim.metrics().message_log();
+        let d = PyDict::new(py);
+        d.set_item("at", log.iter().map(|r| r.at.as_secs_f64()).collect::<Vec<_>>())?;
+        d.set_item("sender", log.iter().map(|r| r.from).collect::<Vec<_>>())?;
+        d.set_item("receiver", log.iter().map(|r| node_or_none(r.to)).collect::<Vec<_>>())?;
+        d.set_item("type", log.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>())?;
+        d.set_item("bytes", log.iter().map(|r| r.bytes).collect::<Vec<_>>())?;
+        d.set_item("stream", log.iter().map(|r| r.stream).collect::<Vec<_>>())?;
+        d.set_item("fate", log.iter().map(|r| r.fate.as_str()).collect::<Vec<_>>())?;
+        d.set_item("latency", log.iter().map(|r| r.latency.as_secs_f64()).collect::<Vec<_>>())?;
+        Ok(d)
+    }
+
+    /// `[(node, type, messages, bytes)]` sent, for every non-zero pair.
+    fn traffic_by_type(&self) -> Vec<(usize, &'static str, u64, u64)> {
+        let m = self.sim.metrics();
+        (0..self.sim.len())
+            .flat_map(|i| {
+                let counts = m.traffic_by_type(i);
+                MessageType::ALL
+                    .iter()
+                    .zip(counts)
+                    .filter(|(_, c)| c.0 > 0)
+                    .map(move |(t, c)| (i, t.as_str(), c.0, c.1))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// Every crash: `(name, at, restarted_at, [(observer, seconds after)])`.
+    #[allow(clippy::type_complexity)]
+    fn crashes(&self) -> Vec<(String, f64, Option<f64>, Vec<(usize, f64)>)> {
+        self.sim
+            .metrics()
+            .crashes()
+            .iter()
+            .map(|c| {
+                let detections = c.detections.iter().map(|(o, d)| (*o, d.as_secs_f64())).collect();
+                (c.subject.clone(), c.at.as_secs_f64(), c.restarted.map(|d| d.as_secs_f64()), detections)
+            })
+            .collect()
     }
 
     fn __len__(&self) -> usize {
@@ -169,7 +525,7 @@ impl NativeSim {
                 Some("data"),
             ));
         }
-        self.sim.broadcast(i, &payload);
+        self.sim.broadcast(i, &payload).map_err(|e| raise(py, "TooLargeError", e.to_string(), Some("data")))?;
         Ok(())
     }
 
@@ -178,7 +534,7 @@ impl NativeSim {
         if meta.len() > 512 {
             return Err(raise(py, "TooLargeError", format!("meta is {} bytes; at most 512", meta.len()), Some("meta")));
         }
-        self.sim.set_meta(i, &meta);
+        self.sim.set_meta(i, &meta).map_err(|e| raise(py, "TooLargeError", e.to_string(), Some("meta")))?;
         Ok(())
     }
 
@@ -314,11 +670,14 @@ impl NativeSim {
             ("probes", s.probes),
             ("probes_failed", s.probes_failed),
             ("refutes", s.refutes),
+            ("reasserts", s.reasserts),
+            ("accusers_answered", s.accusers_answered),
             ("state_sync_bytes", s.state_sync_bytes),
             ("state_repaired", s.state_repaired),
             ("join_attempts", s.join_attempts),
             ("seed_push_pulls", s.seed_push_pulls),
             ("hails_answered", s.hails_answered),
+            ("catch_up_pulls", s.catch_up_pulls),
         ] {
             d.set_item(k, v)?;
         }

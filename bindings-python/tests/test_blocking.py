@@ -101,6 +101,13 @@ def test_the_replicated_map_from_python(trio) -> None:
     assert a.state.delete("svc/web") is not None
     assert a.state.delete("svc/web") is None
     assert wait_until(lambda: len({n.state.summary().root for n in trio}) == 1)
+    # The digest covers members and the map: one value once all agree.
+    assert wait_until(lambda: len({n.digest() for n in trio}) == 1)
+    before = a.digest()
+    assert len(before) == 16 and int(before, 16) >= 0
+    a.state.put("digest", b"moves")
+    assert a.digest() != before
+    assert wait_until(lambda: len({n.digest() for n in trio}) == 1)
     with pytest.raises(rumour.StateError) as err:
         a.state.put("", b"v")
     assert err.value.field == "key"

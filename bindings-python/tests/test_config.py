@@ -41,6 +41,9 @@ def test_overrides_apply_and_lists_are_copied() -> None:
         ({"udp_buffer_size": 10}, "udp_buffer_size"),
         ({"state_tombstone_grace": 0}, "state_tombstone_grace"),
         ({"nonsense": 1}, "nonsense"),
+        ({"tcp_first_byte_timeout": 0}, "tcp_first_byte_timeout"),
+        ({"tcp_reserved_for_members": 256}, "tcp_reserved_for_members"),
+        ({"tcp_max_incoming_per_source": 0}, "tcp_max_incoming_per_source"),
     ],
 )
 def test_a_bad_field_raises_config_error_naming_it(overrides: dict, field: str) -> None:

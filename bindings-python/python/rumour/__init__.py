@@ -18,6 +18,7 @@ from . import _native, blocking, errors, events
 from ._base import Keyring, StateSummary, Stats
 from ._config import Config
 from ._hub import AsyncEvents, Events, Listener
+from ._metrics import Histogram, Metric
 from ._node import Node, State
 from .errors import (
     ClosedError,
@@ -66,6 +67,7 @@ __all__ = [
     "Events",
     "EventsLost",
     "ForkError",
+    "Histogram",
     "JoinError",
     "JoinTimeoutError",
     "Joined",
@@ -83,6 +85,7 @@ __all__ = [
     "MemberSuspect",
     "MemberUpdated",
     "Message",
+    "Metric",
     "Node",
     "NodeError",
     "RemoteState",

@@ -10,6 +10,7 @@ from typing import Any
 from . import _native
 from ._config import Config
 from ._hub import Hub
+from ._metrics import Metric
 from .errors import ClosedError, JoinTimeoutError
 from .events import Member, StateEntry
 
@@ -171,6 +172,13 @@ class Base:
         """Whether :meth:`close` has run."""
         return self._closed
 
+    def digest(self) -> str:
+        """A short hash (16 hex digits) of how this node sees the cluster: the
+        members alive or suspect with their states and incarnations, and the
+        replicated map's root. Every node of a converged cluster reports the
+        same one; a deploy script polls it on each node until they agree."""
+        return self._n().digest()
+
     def members(self) -> list[Member]:
         """Members alive or suspect, this node included."""
         return [Member._from(t) for t in self._n().members()]
@@ -184,6 +192,14 @@ class Base:
         """Counters: packets, bytes, probes, refutes, streams, events lost,
         join attempts, seed push-pulls, hails answered, peer file errors..."""
         return Stats(self._n().stats())
+
+    def metrics(self) -> list[Metric]:
+        """This node's metrics now, in catalogue order: memberlist's names
+        (``memberlist.msg.alive``, ``memberlist.probeNode``...) where
+        memberlist has the metric, ``rumour.*`` for the rest. For a
+        Prometheus endpoint, :mod:`rumour.prometheus` collects them.
+        Raises :class:`rumour.ClosedError` once the node is closed."""
+        return [Metric._from(t) for t in self._n().metrics()]
 
     def _send_args(self, to: str | Member, data: bytes) -> tuple:
         name = to.name if isinstance(to, Member) else _str(to, "to")

@@ -37,8 +37,8 @@ class Config:
     any order, and later push-pulls with any that is not among its live members."""
     retry_join_interval: float = 1.0
     """Seconds to wait after the first failed join attempt; doubles per failure up to
-    ``retry_join_max_interval``, jittered. Seeds are pinged this often meanwhile, and
-    an answer brings the next attempt forward."""
+    ``retry_join_max_interval``, jittered. Seeds are pinged four times per interval
+    meanwhile, and an answer brings the next attempt forward."""
     retry_join_max_interval: float = 30.0
     """The longest wait between join attempts, in seconds."""
     retry_join_max_attempts: int = 0
@@ -58,6 +58,18 @@ class Config:
     """Node metadata, at most 512 bytes."""
     protocol_version: int = 2
     tcp_timeout: float = 10.0
+    tcp_first_byte_timeout: float = 1.0
+    """Seconds a peer's connection may stay silent before its first bytes; then it
+    is closed and counted (``streams_silent``); the shorter of this and
+    ``tcp_timeout`` applies."""
+    tcp_max_incoming: int = 256
+    """Peers' connections held at once. When full, a newcomer replaces the one
+    silent longest (``streams_evicted``); refused only if every one is busy."""
+    tcp_max_incoming_per_source: int = 32
+    """Connections held from one address that is not a known member's; beyond it,
+    a newcomer from that address replaces the address's own quietest one."""
+    tcp_reserved_for_members: int = 64
+    """Of ``tcp_max_incoming``, the places only known members' addresses may take."""
     indirect_checks: int = 3
     retransmit_mult: int = 4
     suspicion_mult: int = 4

@@ -1,17 +1,19 @@
 """Fan-out of native events to subscriptions.
 
-The native dispatch thread calls the hub with each event; the hub never
-blocks it and never lets an exception escape. Each subscription has its
-own bounded queue: a consumer that falls behind loses events, counted and
-reported as :class:`EventsLost` ahead of the next event it gets.
+The native dispatch thread calls the hub with a batch: every event queued
+when it woke, oldest first. The hub never blocks it and never lets an
+exception escape. Each subscription takes the batch whole (one loop
+wake-up per batch for asyncio, one lock per batch for blocking readers)
+into its own bounded queue: a consumer that falls behind loses events,
+counted and reported as :class:`EventsLost` ahead of the next event it gets.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import queue
 import threading
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 
 from .events import Event, EventsLost, Joined, StateChanged, _event
@@ -53,7 +55,22 @@ class _Subscription:
             self._lost = 0
         put(event)
 
-    def offer(self, event: Event) -> None:
+    def _admit_all(self, events: list[Event], queue: deque[Event | None]) -> None:
+        """:meth:`_admit` for a batch, in order; the whole batch at once
+        when it fits and no loss waits to be reported (the same result)."""
+        if not self._lost and len(queue) + len(events) <= DEPTH:
+            queue.extend(events)
+            return
+        for event in events:
+            self._admit(event, len(queue), queue.append)
+
+    def _wanted(self, events: list[Event]) -> list[Event]:
+        if self._prefix is None:
+            return events
+        return [e for e in events if self._wants(e)]
+
+    def offer(self, events: list[Event]) -> None:
+        """Takes a batch of events, oldest first; never blocks."""
         raise NotImplementedError
 
     def end(self) -> None:
@@ -67,11 +84,15 @@ class AsyncEvents(_Subscription):
     def __init__(self, hub: Hub, prefix: str | None) -> None:
         super().__init__(hub, prefix)
         self._loop = asyncio.get_running_loop()
-        self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        # Touched on the loop only; None marks the end.
+        self._queue: deque[Event | None] = deque()
+        self._waiters: list[asyncio.Future[None]] = []
+        self._ended = False
 
-    def offer(self, event: Event) -> None:
-        if self._wants(event):
-            self._call(self._put, event)
+    def offer(self, events: list[Event]) -> None:
+        wanted = self._wanted(events)
+        if wanted and not self._ended:
+            self._call(self._put, wanted)
 
     def _call(self, fn, arg) -> None:
         try:
@@ -80,18 +101,27 @@ class AsyncEvents(_Subscription):
             # The loop is closed: nobody will read this subscription again.
             self._hub.remove(self)
 
-    def _put(self, event: Event) -> None:
+    def _put(self, events: list[Event]) -> None:
         if not self._closed:
-            self._admit(event, self._queue.qsize(), self._queue.put_nowait)
+            self._admit_all(events, self._queue)
+            self._wake()
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for w in waiters:
+            if not w.done():
+                w.set_result(None)
 
     def end(self) -> None:
+        self._ended = True
         self._call(self._finish, None)
 
     def _finish(self, _: None) -> None:
         if self._lost:
-            self._queue.put_nowait(EventsLost(self._lost))
+            self._queue.append(EventsLost(self._lost))
             self._lost = 0
-        self._queue.put_nowait(None)
+        self._queue.append(None)
+        self._wake()
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self
@@ -99,11 +129,15 @@ class AsyncEvents(_Subscription):
     async def __anext__(self) -> Event:
         if self._closed:
             raise StopAsyncIteration
-        if self._lost and self._queue.empty():
+        if self._lost and not self._queue:
             # Caught up: report what overflowed now rather than after the next event.
             lost, self._lost = self._lost, 0
             return EventsLost(lost)
-        item = await self._queue.get()
+        while not self._queue:
+            waiter = self._loop.create_future()
+            self._waiters.append(waiter)
+            await waiter
+        item = self._queue.popleft()
         if item is None:
             self._closed = True
             raise StopAsyncIteration
@@ -121,36 +155,41 @@ class Events(_Subscription):
 
     def __init__(self, hub: Hub, prefix: str | None) -> None:
         super().__init__(hub, prefix)
-        self._queue: queue.Queue[Event | None] = queue.Queue()
-        self._lock = threading.Lock()
+        # None marks the end.
+        self._queue: deque[Event | None] = deque()
+        self._ready = threading.Condition(threading.Lock())
+        self._ended = False
 
-    def offer(self, event: Event) -> None:
-        if not self._wants(event):
+    def offer(self, events: list[Event]) -> None:
+        wanted = self._wanted(events)
+        if not wanted:
             return
-        with self._lock:
-            if not self._closed:
-                self._admit(event, self._queue.qsize(), self._queue.put)
+        with self._ready:
+            if not self._closed and not self._ended:
+                self._admit_all(wanted, self._queue)
+                self._ready.notify_all()
 
     def end(self) -> None:
-        with self._lock:
+        with self._ready:
+            self._ended = True
             if self._lost:
-                self._queue.put(EventsLost(self._lost))
+                self._queue.append(EventsLost(self._lost))
                 self._lost = 0
-            self._queue.put(None)
+            self._queue.append(None)
+            self._ready.notify_all()
 
     def get(self, timeout: float | None = None) -> Event | None:
         """The next event; None on timeout or once the node has closed."""
         if self._closed:
             return None
-        with self._lock:
-            if self._lost and self._queue.empty():
+        with self._ready:
+            if self._lost and not self._queue:
                 # Caught up: report what overflowed now rather than after the next event.
                 lost, self._lost = self._lost, 0
                 return EventsLost(lost)
-        try:
-            item = self._queue.get(timeout=timeout)
-        except queue.Empty:
-            return None
+            if not self._ready.wait_for(lambda: self._queue, timeout):
+                return None
+            item = self._queue.popleft()
         if item is None:
             self._closed = True
         return item
@@ -179,24 +218,25 @@ class Listener(_Subscription):
         self._callback = callback
         self._loop = loop
 
-    def offer(self, event: Event) -> None:
+    def offer(self, events: list[Event]) -> None:
         if self._closed:
             return
         if self._loop is None:
-            self._run(event)
+            self._run(events)
             return
         try:
-            self._loop.call_soon_threadsafe(self._run, event)
+            self._loop.call_soon_threadsafe(self._run, events)
         except RuntimeError:
             self._hub.remove(self)
 
-    def _run(self, event: Event) -> None:
-        if self._closed:
-            return
-        try:
-            self._callback(event)
-        except Exception:
-            log.exception("rumour: an event callback raised; the node goes on")
+    def _run(self, events: list[Event]) -> None:
+        for event in events:
+            if self._closed:
+                return
+            try:
+                self._callback(event)
+            except Exception:
+                log.exception("rumour: an event callback raised; the node goes on")
 
     def end(self) -> None:
         self._closed = True
@@ -217,8 +257,8 @@ class JoinWatch(_Subscription):
         self._loop = asyncio.get_running_loop()
         self._poke = asyncio.Event()
 
-    def offer(self, event: Event) -> None:
-        if isinstance(event, (Joined, EventsLost)):
+    def offer(self, events: list[Event]) -> None:
+        if any(isinstance(e, (Joined, EventsLost)) for e in events):
             self.end()
 
     def end(self) -> None:
@@ -239,24 +279,30 @@ class JoinWatch(_Subscription):
 
 
 class Hub:
-    """Called by the native dispatch thread with each event tuple."""
+    """Called by the native dispatch thread with each batch of event tuples."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._subs: list[_Subscription] = []
         self._closed = False
 
-    def __call__(self, native_event: tuple) -> None:
+    def __call__(self, native_events: list[tuple]) -> None:
         try:
-            event = _event(native_event)
-        except Exception:  # a newer native module: skip what we cannot read
-            log.exception("rumour: cannot read event %r", native_event)
+            events = [_event(t) for t in native_events]
+        except Exception:
+            events = []
+            for t in native_events:
+                try:
+                    events.append(_event(t))
+                except Exception:  # a newer native module: skip what we cannot read
+                    log.exception("rumour: cannot read event %r", t)
+        if not events:
             return
         with self._lock:
             subs = list(self._subs)
         for sub in subs:
             try:
-                sub.offer(event)
+                sub.offer(events)
             except Exception:
                 log.exception("rumour: an event subscription failed; it is dropped")
                 self.remove(sub)
