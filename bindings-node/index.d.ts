@@ -23,8 +23,8 @@ export interface Config {
   readonly seeds: readonly string[]
   /**
    * Wait after the first failed join attempt, in ms; doubles per failure up
-   * to `retryJoinMaxInterval`, jittered. Seeds are pinged this often
-   * meanwhile, and an answer brings the next attempt forward. LAN 1000.
+   * to `retryJoinMaxInterval`, jittered. Seeds are pinged four times per
+   * interval meanwhile, and an answer brings the next attempt forward. LAN 1000.
    */
   readonly retryJoinInterval: number
   /** The longest wait between join attempts, in ms. LAN 30000. */
@@ -47,6 +47,24 @@ export interface Config {
   readonly meta: Buffer
   readonly protocolVersion: number
   readonly tcpTimeout: number
+  /**
+   * How long a peer's connection may stay silent before its first bytes, in
+   * ms; then it is closed and counted (`streamsSilent`); the shorter of
+   * this and `tcpTimeout` applies. LAN 1000, WAN 3000.
+   */
+  readonly tcpFirstByteTimeout: number
+  /**
+   * Peers' connections held at once. When full, a newcomer replaces the one
+   * silent longest (`streamsEvicted`); refused only if every one is busy. 256.
+   */
+  readonly tcpMaxIncoming: number
+  /**
+   * Connections held from one address that is not a known member's; beyond
+   * it, a newcomer from that address replaces the address's own quietest. 32.
+   */
+  readonly tcpMaxIncomingPerSource: number
+  /** Of `tcpMaxIncoming`, the places only known members' addresses may take. 64. */
+  readonly tcpReservedForMembers: number
   readonly indirectChecks: number
   readonly retransmitMult: number
   readonly suspicionMult: number
@@ -232,12 +250,20 @@ export interface Stats extends Readonly<Record<string, number>> {
   readonly probes: number
   readonly probesFailed: number
   readonly refutes: number
+  /** Times this node spread its alive again for a member that missed its refutation. */
+  readonly reasserts: number
+  /** Accusations of this node answered with its alive sent straight back to the accuser. */
+  readonly accusersAnswered: number
   readonly stateSyncBytes: number
   readonly stateRepaired: number
   readonly stateRejected: number
   readonly eventsLost: number
   readonly callbackPanics: number
   readonly streamsRefused: number
+  /** Peers' connections closed to make room for a newcomer (a flood of idle connections shows here). */
+  readonly streamsEvicted: number
+  /** Peers' connections that sent nothing within `tcpFirstByteTimeout`. */
+  readonly streamsSilent: number
   readonly streamsTimedOut: number
   readonly streamsOversized: number
   readonly streamsRejected: number
@@ -249,9 +275,93 @@ export interface Stats extends Readonly<Record<string, number>> {
   readonly seedPushPulls: number
   /** Joins back to an unknown peer that reached this node while it was alone. */
   readonly hailsAnswered: number
+  /** Push-pulls with a random member after a burst of joins (a merge, a mass start). */
+  readonly catchUpPulls: number
   /** Peer file reads or writes that failed (each logged; see `peersFile`). */
   readonly peersFileErrors: number
 }
+
+/** What a metric is, in Prometheus' terms. */
+export type MetricKind = 'counter' | 'gauge' | 'histogram'
+
+/** What every sample of `node.metrics()` has. */
+export interface MetricSampleBase {
+  /** The dotted name, memberlist's where it has one (`memberlist.msg.alive`). */
+  readonly name: string
+  readonly kind: MetricKind
+  /** What one unit is (`bytes`, `ms`, `messages`, ...). */
+  readonly unit: string
+  /** What it counts, in a sentence. */
+  readonly help: string
+  /** Labels beyond `node` (`node_state` for `memberlist.node.instances`). */
+  readonly labels: Readonly<Record<string, string>>
+}
+
+/** A counter's total (since the node started) or a gauge's level. */
+export interface ValueSample extends MetricSampleBase {
+  readonly kind: 'counter' | 'gauge'
+  readonly value: number
+}
+
+/** A timing histogram, in milliseconds. */
+export interface HistogramSample extends MetricSampleBase {
+  readonly kind: 'histogram'
+  /**
+   * `[upper bound in ms, observations at or below it]`, cumulative as in
+   * Prometheus; the last bound is `Infinity` and its count is `count`.
+   */
+  readonly buckets: ReadonlyArray<readonly [number, number]>
+  /** Sum of the observations, in milliseconds. */
+  readonly sum: number
+  /** How many observations. */
+  readonly count: number
+}
+
+/** One sample of `node.metrics()`; `kind` tells which fields it has. */
+export type MetricSample = ValueSample | HistogramSample
+
+/**
+ * What `registerMetrics` needs of a prom-client `Registry` (any version
+ * from 13; `new Registry()` or prom-client's global `register`). Stated
+ * here so that rumour's types do not require prom-client.
+ */
+export interface MetricsRegistry {
+  // `never`: prom-client's generic `registerMetric<T>(metric: Metric<T>)` fits.
+  registerMetric(metric: never): void
+  getSingleMetric(name: string): unknown
+  removeSingleMetric(name: string): void
+}
+
+/** What `registerMetrics` returns. */
+export interface MetricsHandle {
+  /** Reports `node` too, from the next scrape on; adding it twice changes nothing. TypeError if not a Node. */
+  add(node: Node): void
+  /** Stops reporting `node`; false when it was not reported. */
+  remove(node: Node): boolean
+  /** Takes rumour's metrics out of the registry (only those it registered); safe to call twice. */
+  unregister(): void
+}
+
+/**
+ * Registers every metric of rumour's catalogue in a prom-client registry,
+ * as custom collectors that read `nodes` (see `Node.metrics`) each time the
+ * registry is scraped. Exposition names are the Rust `prometheus_text`'s:
+ * dots become underscores, counters end in `_total`; each sample is
+ * labelled `node` with the node's name. A node that has closed is skipped
+ * (and forgotten) at the next scrape, without an error.
+ *
+ * Throws a TypeError naming `registry` or `nodes[i]` for a bad argument,
+ * and a RumourError when the registry already holds one of the names
+ * (register once per registry, then `add` nodes to the handle).
+ *
+ * ```js
+ * const { Registry } = require('prom-client')
+ * const registry = new Registry()
+ * const metrics = registerMetrics(registry, node)
+ * const text = await registry.metrics()
+ * ```
+ */
+export declare function registerMetrics(registry: MetricsRegistry, ...nodes: Node[]): MetricsHandle
 
 /** A cluster member. */
 export declare class Node extends EventEmitter<NodeEvents> {
@@ -287,6 +397,13 @@ export declare class Node extends EventEmitter<NodeEvents> {
   close(): Promise<void>
   /** `await using`: leaves (errors from leaving ignored), then closes. */
   [Symbol.asyncDispose](): Promise<void>
+  /**
+   * A short hash (16 hex digits) of how this node sees the cluster: the
+   * members alive or suspect with their states and incarnations, and the
+   * replicated map's root. Every node of a converged cluster reports the
+   * same one; a deploy script polls it on each node until they agree.
+   */
+  digest(): string
   members(): Member[]
   member(name: string): Member | null
   broadcast(data: Bytes): Promise<void>
@@ -295,6 +412,12 @@ export declare class Node extends EventEmitter<NodeEvents> {
   setLocalState(data: Bytes): Promise<void>
   /** Counters of the protocol and the runtime, read now. */
   stats(): Stats
+  /**
+   * This node's metrics under memberlist's names (the README's table), read
+   * now; `registerMetrics` serves them to prom-client. ClosedError once
+   * the node is closed.
+   */
+  metrics(): MetricSample[]
   events(): Subscription<RumourEvent>
 }
 

@@ -1,7 +1,8 @@
 // rumour for Node: gossip membership speaking the HashiCorp memberlist
 // protocol, with a replicated key-value map. The native addon (native.js,
 // built by napi-rs) does the work; this layer gives it an EventEmitter,
-// Promises, async iterators and typed errors. Types: index.d.ts.
+// Promises, async iterators, typed errors and prom-client collectors.
+// Types: index.d.ts.
 'use strict'
 
 const { EventEmitter } = require('node:events')
@@ -110,12 +111,13 @@ const NUMBER = [
   'awarenessMaxMultiplier', 'gossipNodes', 'gossipInterval', 'gossipToTheDeadTime',
   'deadNodeReclaimTime', 'udpBufferSize', 'broadcastQueueDepth', 'stateMaxValueBytes',
   'stateMaxEntries', 'stateMaxBytes', 'stateTombstoneGrace', 'retryJoinInterval', 'retryJoinMaxInterval',
-  'retryJoinMaxAttempts',
+  'retryJoinMaxAttempts', 'tcpFirstByteTimeout', 'tcpMaxIncoming', 'tcpMaxIncomingPerSource',
+  'tcpReservedForMembers',
 ]
 const INTEGER = new Set([
   'protocolVersion', 'indirectChecks', 'retransmitMult', 'suspicionMult', 'suspicionMaxTimeoutMult',
   'awarenessMaxMultiplier', 'gossipNodes', 'udpBufferSize', 'broadcastQueueDepth', 'stateMaxValueBytes',
-  'stateMaxEntries', 'retryJoinMaxAttempts',
+  'stateMaxEntries', 'retryJoinMaxAttempts', 'tcpMaxIncoming', 'tcpMaxIncomingPerSource', 'tcpReservedForMembers',
 ])
 const BOOLEAN = [
   'disableTcpPings', 'gossipVerifyIncoming', 'gossipVerifyOutgoing', 'enableCompression', 'rawUserMessages',
@@ -216,6 +218,59 @@ function toEvent(ev) {
     default:
       return Object.freeze({ type: ev.kind, member: member(ev.member) })
   }
+}
+
+const MESSAGE_KINDS = ['broadcast', 'direct', 'plain']
+
+/**
+ * The events of a native batch, oldest first (src/lib.rs `NativeBatch`):
+ * tagged records in `packed` (0: the next of `others`; 1: message;
+ * 2: stateChanged; 3: eventsLost), little-endian, strings and bytes as a
+ * u32 length and the bytes. Payloads are copied out of the batch's buffer.
+ */
+function unpack({ packed: buf, others }) {
+  const events = []
+  let at = 0
+  let other = 0
+  const bytes = () => {
+    const n = buf.readUInt32LE(at)
+    const out = Buffer.allocUnsafe(n)
+    buf.copy(out, 0, at + 4, at + 4 + n)
+    at += 4 + n
+    return out
+  }
+  const text = () => {
+    const n = buf.readUInt32LE(at)
+    const out = buf.toString('utf8', at + 4, at + 4 + n)
+    at += 4 + n
+    return out
+  }
+  while (at < buf.length) {
+    switch (buf[at++]) {
+      case 1: {
+        const from = buf[at++] ? text() : null
+        const kind = MESSAGE_KINDS[buf[at++]]
+        events.push(Object.freeze({ type: 'message', from, kind, data: bytes() }))
+        break
+      }
+      case 2: {
+        const key = text()
+        const value = buf[at++] ? bytes() : null
+        const writer = text()
+        const timestamp = buf.readBigUInt64LE(at)
+        at += 8
+        events.push(Object.freeze({ type: 'stateChanged', key, value, writer, timestamp }))
+        break
+      }
+      case 3:
+        events.push(Object.freeze({ type: 'eventsLost', count: Number(buf.readBigUInt64LE(at)) }))
+        at += 8
+        break
+      default:
+        events.push(toEvent(others[other++]))
+    }
+  }
+  return events
 }
 
 /** One subscription: an async iterator over a bounded queue. */
@@ -342,7 +397,7 @@ class Node extends EventEmitter {
     }
     const node = new Node(Node.#token)
     const startConfig = { ...config, seeds: [...config.seeds], keys: [...config.keys] }
-    node.#native = call(() => native.NativeNode.start(startConfig, (ev) => node.#deliver(ev)))
+    node.#native = call(() => native.NativeNode.start(startConfig, (batch) => node.#deliver(batch)))
     return node
   }
 
@@ -426,16 +481,19 @@ class Node extends EventEmitter {
     })
   }
 
-  #deliver(raw) {
+  /** A batch from the dispatch thread (one crossing), fanned out here in order. */
+  #deliver(batch) {
     if (this.#closed) return
-    const event = toEvent(raw)
-    for (const sub of this.#subs) sub.offer(event)
-    try {
-      this.emit(event.type, event)
-    } catch (err) {
-      // A listener threw: report it without disturbing the node.
-      if (this.listenerCount('error') > 0) this.emit('error', err)
-      else process.nextTick(() => { throw err })
+    for (const event of unpack(batch)) {
+      if (this.#closed) return
+      for (const sub of this.#subs) sub.offer(event)
+      try {
+        this.emit(event.type, event)
+      } catch (err) {
+        // A listener threw: report it without disturbing the node.
+        if (this.listenerCount('error') > 0) this.emit('error', err)
+        else process.nextTick(() => { throw err })
+      }
     }
   }
 
@@ -519,6 +577,14 @@ class Node extends EventEmitter {
     }
   }
 
+  /**
+   * A short hash (16 hex digits) of how this node sees the cluster; the same
+   * on every node of a converged cluster.
+   */
+  digest() {
+    return call(() => this.#n().digest())
+  }
+
   /** Members alive or suspect, this node included. */
   members() {
     return call(() => this.#n().members()).map(member)
@@ -556,6 +622,17 @@ class Node extends EventEmitter {
   /** Counters of the protocol and the runtime. */
   stats() {
     return Object.fromEntries(call(() => this.#n().stats()))
+  }
+
+  /**
+   * This node's metrics under memberlist's names (the README's table), read
+   * now: counters and gauges with `value`; the timings, histograms in ms,
+   * with cumulative `buckets` ([upper bound, count], the last bound
+   * Infinity), `sum` and `count`. `registerMetrics` serves them to
+   * prom-client.
+   */
+  metrics() {
+    return call(() => this.#n().metrics()).map(metricSample)
   }
 
   /** Install, use and remove encryption keys at run time. */
@@ -609,11 +686,215 @@ class Node extends EventEmitter {
   }
 }
 
+// ---- metrics: prom-client collectors (issue 19) ----
+//
+// Each metric of the catalogue becomes one custom collector in the user's
+// prom-client Registry and reads the nodes' samples when the registry is
+// scraped. prom-client is an optional peer dependency: nothing here
+// requires it (the user hands over the registry), so `require('rumour')`
+// works without it. (Here rather than in a file of its own because the
+// release packs a fixed list of files: dist/node-packages.sh.)
+
+/** A native sample as `node.metrics()` returns it: plain, frozen, one shape per kind. */
+function metricSample(s) {
+  const out = { name: s.name, kind: s.kind, unit: s.unit, help: s.help, labels: Object.freeze({ ...s.labels }) }
+  if (s.kind === 'histogram') {
+    out.buckets = Object.freeze(s.buckets.map(([le, n]) => Object.freeze([le, n])))
+    out.sum = s.sum
+    out.count = s.count
+  } else {
+    out.value = s.value
+  }
+  return Object.freeze(out)
+}
+
+/** What `value` is, for an error message. */
+function describe(value) {
+  if (value === null) return 'null'
+  if (typeof value !== 'object') return typeof value
+  return `an object (${value.constructor?.name || 'Object'})`
+}
+
+/**
+ * The methods of prom-client's Registry we use. Its `metrics()` awaits each
+ * metric's `get()` since prom-client 13, the peer range's floor.
+ */
+const REGISTRY_METHODS = ['registerMetric', 'getSingleMetric', 'removeSingleMetric']
+
+/** Throws a TypeError naming `field` unless `node` is a Node. */
+function checkNode(node, field) {
+  if (!(node instanceof Node)) {
+    throw Object.assign(new TypeError(`${field} must be a rumour Node (from Node.start), not ${describe(node)}`), {
+      field,
+    })
+  }
+}
+
+/**
+ * One metric family as prom-client's Registry wants a metric: `name`,
+ * `help`, `type`, `aggregator`, an async `get()` and a `reset()`.
+ */
+class MetricFamily {
+  #dotted
+  #scrape
+
+  constructor(info, scrape) {
+    /** The exposition name; prom-client strips `_total` from it for OpenMetrics and adds it back per line. */
+    this.name = info.prometheusName
+    // As rumour::metrics::prometheus_text writes it.
+    this.help = `${info.help.replace(/\.+$/, '')} (${info.unit}).`
+    this.type = info.kind
+    // Each node has its own `node` label, so summing across cluster
+    // workers (prom-client's AggregatorRegistry) never merges two nodes.
+    this.aggregator = 'sum'
+    this.#dotted = info.name
+    this.#scrape = scrape
+  }
+
+  async get() {
+    const values = []
+    for (const { node, byName } of this.#scrape()) {
+      for (const s of byName.get(this.#dotted) ?? []) {
+        const labels = { node, ...s.labels }
+        if (s.kind !== 'histogram') {
+          // No metricName: prom-client then writes `name`, which is what
+          // lets it add `_total` itself in OpenMetrics mode.
+          values.push({ value: s.value, labels })
+          continue
+        }
+        for (const [le, n] of s.buckets) {
+          values.push({
+            value: n,
+            labels: { ...labels, le: le === Infinity ? '+Inf' : String(le) },
+            metricName: `${this.name}_bucket`,
+          })
+        }
+        values.push({ value: s.sum, labels, metricName: `${this.name}_sum` })
+        values.push({ value: s.count, labels, metricName: `${this.name}_count` })
+      }
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values }
+  }
+
+  /** `registry.resetMetrics()` calls it; the counters are the nodes' own, so there is nothing to reset. */
+  reset() {}
+}
+
+/** What `registerMetrics` returns: the nodes it reports, and the way out. */
+class MetricsHandle {
+  #registry
+  #nodes = new Set()
+  #families = []
+  /** The samples of the scrape under way: one read per node serves every family. */
+  #taken = null
+
+  constructor(registry, nodes) {
+    this.#registry = registry
+    for (const node of nodes) this.#nodes.add(node)
+    const scrape = () => this.#scrape()
+    // Keep each key: prom-client renames a counter (drops `_total`) when
+    // it writes OpenMetrics, but files it under the name it was given.
+    const families = native
+      .metricsCatalogue()
+      .map((info) => ({ key: info.prometheusName, family: new MetricFamily(info, scrape) }))
+    // Check every name first, so a clash registers nothing.
+    for (const { key } of families) {
+      if (registry.getSingleMetric(key) !== undefined) {
+        throw new RumourError(
+          `the registry already has a metric named ${key}: call registerMetrics once per registry ` +
+            'and add() further nodes to the handle it returns',
+          'registry',
+        )
+      }
+    }
+    for (const { family } of families) registry.registerMetric(family)
+    this.#families = families
+  }
+
+  /** Reports `node` too, from the next scrape on. Adding a node twice changes nothing. */
+  add(node) {
+    checkNode(node, 'node')
+    this.#nodes.add(node)
+  }
+
+  /** Stops reporting `node`; false when it was not reported. */
+  remove(node) {
+    return this.#nodes.delete(node)
+  }
+
+  /** Takes rumour's metrics out of the registry (those it registered, nothing else); safe to call twice. */
+  unregister() {
+    for (const { key, family } of this.#families) {
+      if (this.#registry.getSingleMetric(key) === family) this.#registry.removeSingleMetric(key)
+    }
+    this.#families = []
+    this.#nodes.clear()
+  }
+
+  /**
+   * Every reported node's samples, grouped by dotted name. Read once per
+   * scrape: prom-client calls every family's get() in one synchronous
+   * pass, so the snapshot lasts until that pass ends (a microtask; not
+   * setImmediate, which an I/O callback such as a close resolving can
+   * overtake), and one scrape's families agree with each other. A closed
+   * node is dropped here, without an error.
+   */
+  #scrape() {
+    if (this.#taken) return this.#taken
+    const taken = []
+    for (const node of this.#nodes) {
+      let samples
+      try {
+        samples = node.closed ? null : node.metrics()
+      } catch (err) {
+        if (!(err instanceof ClosedError)) throw err
+        samples = null
+      }
+      if (samples === null) {
+        this.#nodes.delete(node)
+        continue
+      }
+      const byName = new Map()
+      for (const s of samples) {
+        const list = byName.get(s.name)
+        if (list) list.push(s)
+        else byName.set(s.name, [s])
+      }
+      taken.push({ node: node.name, byName })
+    }
+    this.#taken = taken
+    queueMicrotask(() => {
+      this.#taken = null
+    })
+    return taken
+  }
+}
+
+/**
+ * Registers every metric of rumour's catalogue in a prom-client
+ * `Registry` as custom collectors reporting `nodes` (more with `add`).
+ * Throws a TypeError naming `registry` or `nodes[i]` for a bad argument,
+ * and a RumourError when the registry already has one of the names.
+ */
+function registerMetrics(registry, ...nodes) {
+  const ok =
+    registry !== null &&
+    typeof registry === 'object' &&
+    REGISTRY_METHODS.every((m) => typeof registry[m] === 'function')
+  if (!ok) {
+    const text = `registry must be a prom-client Registry (new Registry() or register), not ${describe(registry)}`
+    throw Object.assign(new TypeError(text), { field: 'registry' })
+  }
+  nodes.forEach((node, i) => checkNode(node, `nodes[${i}]`))
+  return new MetricsHandle(registry, nodes)
+}
+
 module.exports = {
   /** The workspace's one version (package.json's, the crates', the wheel's, librumour's). */
   version: require('./package.json').version,
   Config,
   Node,
+  registerMetrics,
   EVENT_KINDS,
   RumourError,
   StartError,

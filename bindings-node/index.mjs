@@ -5,6 +5,7 @@ export const {
   version,
   Config,
   Node,
+  registerMetrics,
   EVENT_KINDS,
   RumourError,
   StartError,

@@ -10,14 +10,16 @@
 //! exit after it; every entry point catches panics (`catch_unwind`); the
 //! callback types are spelled out so `native.d.ts` has no undefined names.
 
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
-use rumour::proto::{CommandError, MessageKind};
+use rumour::metrics::{MetricInfo, Sample, Value, CATALOGUE, TIMING_BOUNDS_MS};
+use rumour::proto::CommandError;
 use rumour::{Config, Event, JoinError, JoinStatus, Member, MemberState, Node, NodeError, StartError, StateError};
 
 /// Builds the error `index.js` reads: kind, field at fault, text.
@@ -72,6 +74,10 @@ pub struct NativeConfig {
     pub meta: Buffer,
     pub protocol_version: u32,
     pub tcp_timeout: f64,
+    pub tcp_first_byte_timeout: f64,
+    pub tcp_max_incoming: u32,
+    pub tcp_max_incoming_per_source: u32,
+    pub tcp_reserved_for_members: u32,
     pub indirect_checks: u32,
     pub retransmit_mult: u32,
     pub suspicion_mult: u32,
@@ -125,6 +131,10 @@ fn to_config(c: NativeConfig) -> Result<Config> {
         protocol_version: u8::try_from(c.protocol_version)
             .map_err(|_| fail("Range", "protocolVersion", "supported are 2 to 5"))?,
         tcp_timeout: ms("tcpTimeout", c.tcp_timeout)?,
+        tcp_first_byte_timeout: ms("tcpFirstByteTimeout", c.tcp_first_byte_timeout)?,
+        tcp_max_incoming: c.tcp_max_incoming as usize,
+        tcp_max_incoming_per_source: c.tcp_max_incoming_per_source as usize,
+        tcp_reserved_for_members: c.tcp_reserved_for_members as usize,
         indirect_checks: c.indirect_checks as usize,
         retransmit_mult: c.retransmit_mult,
         suspicion_mult: c.suspicion_mult,
@@ -204,6 +214,10 @@ pub fn config_preset(name: String) -> Result<NativeConfig> {
         meta: c.meta.into(),
         protocol_version: u32::from(c.protocol_version),
         tcp_timeout: ms_of(c.tcp_timeout),
+        tcp_first_byte_timeout: ms_of(c.tcp_first_byte_timeout),
+        tcp_max_incoming: c.tcp_max_incoming as u32,
+        tcp_max_incoming_per_source: c.tcp_max_incoming_per_source as u32,
+        tcp_reserved_for_members: c.tcp_reserved_for_members as u32,
         indirect_checks: c.indirect_checks as u32,
         retransmit_mult: c.retransmit_mult,
         suspicion_mult: c.suspicion_mult,
@@ -315,14 +329,7 @@ fn event(e: &Event) -> NativeEvent {
         Event::Message { from, kind, payload } => {
             out.kind = "message".into();
             out.from = from.clone();
-            out.message_kind = Some(
-                match kind {
-                    MessageKind::Broadcast => "broadcast",
-                    MessageKind::Direct => "direct",
-                    MessageKind::Plain => "plain",
-                }
-                .into(),
-            );
+            out.message_kind = Some(kind.as_str().into());
             out.data = Some(payload.clone().into());
         }
         Event::StateChanged(c) => {
@@ -346,6 +353,92 @@ fn event(e: &Event) -> NativeEvent {
         }
     }
     out
+}
+
+/// A batch of events, oldest first. The frequent kinds (messages, state
+/// changes, losses) are packed into `packed`, so that a batch costs the
+/// JS thread a handful of N-API calls, not a dozen per event; every other
+/// event is a [`NativeEvent`] in `others`, and its place in the order is a
+/// [`packed::OTHER`] tag in `packed`. `index.js` (`unpack`) reads it.
+#[napi(object)]
+pub struct NativeBatch {
+    /// Tagged records; see the `packed` module.
+    pub packed: Buffer,
+    /// The events that are not packed, in order.
+    pub others: Vec<NativeEvent>,
+}
+
+/// The packed form of a batch: one tag byte per event, then its fields;
+/// integers little-endian, strings and bytes as a u32 length and the bytes.
+mod packed {
+    use rumour::proto::MessageKind;
+    use rumour::Event;
+
+    /// The next event of `others`.
+    pub(crate) const OTHER: u8 = 0;
+    /// `from?` (a u8 flag, then a string), `messageKind` (u8: 0 broadcast,
+    /// 1 direct, 2 plain), `data`.
+    pub(crate) const MESSAGE: u8 = 1;
+    /// `key`, `value?` (a u8 flag, then bytes), `writer`, `timestamp` (u64).
+    pub(crate) const STATE_CHANGED: u8 = 2;
+    /// `count` (u64).
+    pub(crate) const EVENTS_LOST: u8 = 3;
+
+    fn bytes(out: &mut Vec<u8>, b: &[u8]) {
+        out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+        out.extend_from_slice(b);
+    }
+
+    /// Appends `e` to `out`; false (with the OTHER tag written) when it
+    /// goes in `others` instead.
+    pub(crate) fn push(out: &mut Vec<u8>, e: &Event) -> bool {
+        match e {
+            Event::Message { from, kind, payload } => {
+                out.push(MESSAGE);
+                match from {
+                    Some(f) => {
+                        out.push(1);
+                        bytes(out, f.as_bytes());
+                    }
+                    None => out.push(0),
+                }
+                out.push(match kind {
+                    MessageKind::Broadcast => 0,
+                    MessageKind::Direct => 1,
+                    MessageKind::Plain => 2,
+                });
+                bytes(out, payload);
+            }
+            Event::StateChanged(c) => {
+                out.push(STATE_CHANGED);
+                bytes(out, c.key.as_bytes());
+                match &c.value {
+                    Some(v) => {
+                        out.push(1);
+                        bytes(out, v);
+                    }
+                    None => out.push(0),
+                }
+                bytes(out, c.writer.as_bytes());
+                out.extend_from_slice(&c.timestamp.0.to_le_bytes());
+            }
+            Event::EventsLost(n) => {
+                out.push(EVENTS_LOST);
+                out.extend_from_slice(&n.to_le_bytes());
+            }
+            _ => {
+                out.push(OTHER);
+                return false;
+            }
+        }
+        true
+    }
+}
+
+fn batch(events: &[Event]) -> NativeBatch {
+    let mut packed = Vec::with_capacity(events.len() * 24);
+    let others = events.iter().filter(|e| !packed::push(&mut packed, e)).map(event).collect();
+    NativeBatch { packed: packed.into(), others }
 }
 
 /// A live key of the replicated map.
@@ -382,14 +475,144 @@ pub struct NativeStateSummary {
     pub horizon: String,
 }
 
+// ---- metrics ----
+
+/// One metric of the catalogue, with the name Prometheus sees, so
+/// `registerMetrics` in `index.js` registers every family before any node
+/// reports and never restates the naming rule.
+#[napi(object)]
+pub struct NativeMetricInfo {
+    /// The dotted name (`memberlist.msg.alive`).
+    pub name: String,
+    /// "counter", "gauge" or "histogram".
+    pub kind: String,
+    /// What one unit is (`bytes`, `ms`, ...).
+    pub unit: String,
+    /// What it counts, in a sentence.
+    pub help: String,
+    /// `rumour::metrics::prometheus_name`: underscores, `_total` on counters.
+    pub prometheus_name: String,
+}
+
+/// Every metric a node reports (`rumour::metrics::CATALOGUE`), in order.
+#[napi(catch_unwind)]
+pub fn metrics_catalogue() -> Vec<NativeMetricInfo> {
+    CATALOGUE
+        .iter()
+        .map(|i: &MetricInfo| NativeMetricInfo {
+            name: i.name.into(),
+            kind: i.kind.as_str().into(),
+            unit: i.unit.into(),
+            help: i.help.into(),
+            prometheus_name: rumour::metrics::prometheus_name(i),
+        })
+        .collect()
+}
+
+/// One sample of `Node::metrics`. Counters and gauges set `value`;
+/// histograms set `buckets`, `sum` and `count`. Counters become doubles:
+/// exact up to 2^53, which no counter of a running node reaches.
+#[napi(object)]
+pub struct NativeSample {
+    /// The dotted name (`memberlist.probeNode`).
+    pub name: String,
+    /// "counter", "gauge" or "histogram".
+    pub kind: String,
+    /// What one unit is (`bytes`, `ms`, ...).
+    pub unit: String,
+    /// What it counts, in a sentence.
+    pub help: String,
+    /// Labels beyond `node` (`node_state` for `memberlist.node.instances`).
+    pub labels: HashMap<String, String>,
+    /// A counter's total or a gauge's level.
+    pub value: Option<f64>,
+    /// `[upper bound in ms, observations at or below it]`, cumulative as
+    /// Prometheus has them; the last bound is `Infinity`.
+    pub buckets: Option<Vec<(f64, f64)>>,
+    /// Sum of the observations, in milliseconds.
+    pub sum: Option<f64>,
+    /// How many observations (the `Infinity` bucket's count).
+    pub count: Option<f64>,
+}
+
+fn sample(s: &Sample) -> NativeSample {
+    let mut out = NativeSample {
+        name: s.info.name.into(),
+        kind: s.info.kind.as_str().into(),
+        unit: s.info.unit.into(),
+        help: s.info.help.into(),
+        labels: s.labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        value: None,
+        buckets: None,
+        sum: None,
+        count: None,
+    };
+    match &s.value {
+        Value::Counter(v) => out.value = Some(*v as f64),
+        Value::Gauge(v) => out.value = Some(*v),
+        Value::Histogram(t) => {
+            // The core counts per bucket; Prometheus wants running totals.
+            let mut cumulative = 0u64;
+            let buckets = t
+                .buckets
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    cumulative += n;
+                    (TIMING_BOUNDS_MS.get(i).copied().unwrap_or(f64::INFINITY), cumulative as f64)
+                })
+                .collect();
+            out.buckets = Some(buckets);
+            out.sum = Some(t.sum_micros as f64 / 1000.0);
+            out.count = Some(t.count() as f64);
+        }
+    }
+    out
+}
+
 // ---- the node ----
 
-/// Events waiting for the JS thread before the dispatch thread waits.
+/// Events on their way to the JS thread before the dispatch thread waits,
+/// as when each event crossed alone (counted by [`InFlight`]: the
+/// threadsafe function's own bound counts calls, and a call is a batch).
 const JS_QUEUE: usize = 4096;
 
-/// The callback events go through: a strong function (it holds the event
-/// loop open until `close()` releases it) with a bounded queue.
-type OnEvent = ThreadsafeFunction<NativeEvent, (), NativeEvent, Status, false, false, JS_QUEUE>;
+/// The callback events go through, a batch per call (every event queued
+/// when the dispatch thread woke, oldest first): a strong function (it
+/// holds the event loop open until `close()` releases it).
+type OnEvent = ThreadsafeFunction<NativeBatch, (), NativeBatch, Status, false, false, JS_QUEUE>;
+
+/// Events handed to the JS thread and not yet delivered there.
+#[derive(Default)]
+struct InFlight {
+    count: Mutex<usize>,
+    room: Condvar,
+}
+
+impl InFlight {
+    /// Waits until `n` more events fit under [`JS_QUEUE`] (a batch goes at
+    /// once when nothing is in flight), then counts them. False when the
+    /// function was aborted (the environment is going away) meanwhile.
+    fn reserve(&self, n: usize, f: &OnEvent) -> bool {
+        let mut count = self.count.lock().unwrap_or_else(|p| p.into_inner());
+        while *count > 0 && *count + n > JS_QUEUE {
+            if f.aborted() {
+                return false;
+            }
+            // The timeout only bounds how late an abort is noticed.
+            count = self.room.wait_timeout(count, Duration::from_millis(100)).unwrap_or_else(|p| p.into_inner()).0;
+        }
+        *count += n;
+        true
+    }
+
+    /// `n` events were delivered (or will never be).
+    fn release(&self, n: usize) {
+        let mut count = self.count.lock().unwrap_or_else(|p| p.into_inner());
+        *count = count.saturating_sub(n);
+        self.room.notify_all();
+    }
+}
 
 /// A running node.
 #[napi]
@@ -459,26 +682,39 @@ fn timestamp(t: rumour::Timestamp) -> String {
 
 #[napi]
 impl NativeNode {
-    /// Binds the sockets and starts the node; `onEvent` gets every event.
+    /// Binds the sockets and starts the node; `onEvents` gets every event,
+    /// in batches: a [`NativeBatch`] of the events queued when the dispatch
+    /// thread woke, oldest first, one JS call per batch.
     #[napi(factory, catch_unwind)]
     pub fn start(
         config: NativeConfig,
-        on_event: ThreadsafeFunction<NativeEvent, (), NativeEvent, Status, false, false, 4096>,
+        on_events: ThreadsafeFunction<NativeBatch, (), NativeBatch, Status, false, false, 4096>,
     ) -> Result<Self> {
         let cfg = to_config(config)?;
-        let shared: Arc<Mutex<Option<Arc<OnEvent>>>> = Arc::new(Mutex::new(Some(Arc::new(on_event))));
+        let shared: Arc<Mutex<Option<Arc<OnEvent>>>> = Arc::new(Mutex::new(Some(Arc::new(on_events))));
         let feed = shared.clone();
+        let in_flight = Arc::new(InFlight::default());
         // The dispatch thread waits while the JS queue is full (the
         // protocol never does: its queue to the dispatch thread drops and
         // counts what does not fit, reported as `eventsLost` ahead of the
         // next event delivered).
-        let callback = move |e: &Event| {
+        let callback = move |events: &[Event]| {
             let f = feed.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            if let Some(f) = f {
-                f.call(event(e), ThreadsafeFunctionCallMode::Blocking);
+            let Some(f) = f else { return };
+            let n = events.len();
+            if !in_flight.reserve(n, &f) {
+                return;
+            }
+            let done = in_flight.clone();
+            let status = f.call_with_return_value(batch(events), ThreadsafeFunctionCallMode::Blocking, move |_, _| {
+                done.release(n);
+                Ok(())
+            });
+            if status != Status::Ok {
+                in_flight.release(n);
             }
         };
-        let node = Node::start_with_callback(cfg, callback).map_err(|e| match &e {
+        let node = Node::start_with_batch_callback(cfg, callback).map_err(|e| match &e {
             StartError::Config(c) => fail("Range", &camel(c.field), e.to_string()),
             StartError::Resolve { field, .. } => fail("Range", field, e.to_string()),
             _ => fail("Start", "", e.to_string()),
@@ -548,6 +784,12 @@ impl NativeNode {
         Ok(self.node.member(&name).map_err(node_error)?.as_ref().map(member))
     }
 
+    /// The cluster view's hash, 16 hex digits.
+    #[napi(catch_unwind)]
+    pub fn digest(&self) -> Result<String> {
+        Ok(self.node.digest().map_err(node_error)?.to_string())
+    }
+
     #[napi(catch_unwind)]
     pub fn local(&self) -> Result<NativeMember> {
         Ok(member(&self.node.local().map_err(node_error)?))
@@ -593,7 +835,7 @@ impl NativeNode {
     pub fn stats(&self) -> Result<Vec<(String, f64)>> {
         let s = self.node.stats().map_err(node_error)?;
         let p = &s.proto;
-        let pairs: [(&str, u64); 24] = [
+        let pairs: &[(&str, u64)] = &[
             ("members", s.members as u64),
             ("packetsSent", p.packets_sent),
             ("bytesSent", p.bytes_sent),
@@ -603,12 +845,16 @@ impl NativeNode {
             ("probes", p.probes),
             ("probesFailed", p.probes_failed),
             ("refutes", p.refutes),
+            ("reasserts", p.reasserts),
+            ("accusersAnswered", p.accusers_answered),
             ("stateSyncBytes", p.state_sync_bytes),
             ("stateRepaired", p.state_repaired),
             ("stateRejected", p.state_rejected),
             ("eventsLost", s.events_lost),
             ("callbackPanics", s.callback_panics),
             ("streamsRefused", s.streams_refused),
+            ("streamsEvicted", s.streams_evicted),
+            ("streamsSilent", s.streams_silent),
             ("streamsTimedOut", s.streams_timed_out),
             ("streamsOversized", s.streams_oversized),
             ("streamsRejected", s.streams_rejected),
@@ -617,9 +863,16 @@ impl NativeNode {
             ("joinAttempts", p.join_attempts),
             ("seedPushPulls", p.seed_push_pulls),
             ("hailsAnswered", p.hails_answered),
+            ("catchUpPulls", p.catch_up_pulls),
             ("peersFileErrors", s.peers_file_errors),
         ];
         Ok(pairs.iter().map(|(k, v)| (k.to_string(), *v as f64)).collect())
+    }
+
+    /// This node's metrics under memberlist's names, read now.
+    #[napi(catch_unwind)]
+    pub fn metrics(&self) -> Result<Vec<NativeSample>> {
+        Ok(self.node.metrics().map_err(node_error)?.samples.iter().map(sample).collect())
     }
 
     /// `kind`: "untilDeleted", "ephemeral" or "ttl" (with `ttlMs`).

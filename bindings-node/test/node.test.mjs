@@ -15,6 +15,10 @@ test('presets match memberlist and bad fields name themselves', () => {
   assert.equal(lan.probeTimeout, 500)
   assert.equal(Config.wan().probeInterval, 5000)
   assert.equal(Config.local().retransmitMult, 2)
+  assert.deepEqual(
+    [lan.tcpFirstByteTimeout, lan.tcpMaxIncoming, lan.tcpMaxIncomingPerSource, lan.tcpReservedForMembers],
+    [1000, 256, 32, 64],
+  )
   assert.ok(Object.isFrozen(lan))
   const cases = [
     [{ probeInterval: 'fast' }, TypeError, 'probeInterval'],
@@ -27,6 +31,9 @@ test('presets match memberlist and bad fields name themselves', () => {
     [{ seeds: 'a:1' }, TypeError, 'seeds'],
     [{ nonsense: 1 }, TypeError, 'nonsense'],
     [{ stateTombstoneGrace: 0 }, RangeError, 'stateTombstoneGrace'],
+    [{ tcpFirstByteTimeout: 0 }, RangeError, 'tcpFirstByteTimeout'],
+    [{ tcpReservedForMembers: 256 }, RangeError, 'tcpReservedForMembers'],
+    [{ tcpMaxIncoming: 1.5 }, RangeError, 'tcpMaxIncoming'],
   ]
   for (const [overrides, kind, field] of cases) {
     assert.throws(() => Config.lan(overrides), (err) => {
@@ -218,4 +225,16 @@ test('a busy JS thread: events queue up to a bound, the rest are counted and rep
   assert.ok(lost > 0, `the queues are bounded: ${changes} delivered`)
   assert.equal(changes + lost, 12001)
   await node.close()
+})
+
+test('nodes that agree report the same digest', async () => {
+  const nodes = await cluster(3, 'dg')
+  assert.ok(await waitUntil(() => new Set(nodes.map((n) => n.digest())).size === 1))
+  const before = nodes[0].digest()
+  assert.match(before, /^[0-9a-f]{16}$/)
+  await nodes[1].state.put('digest', 'moves')
+  assert.notEqual(nodes[1].digest(), before)
+  assert.ok(await waitUntil(() => new Set(nodes.map((n) => n.digest())).size === 1))
+  assert.notEqual(nodes[0].digest(), before)
+  await Promise.all(nodes.map((n) => n.close()))
 })

@@ -29,9 +29,12 @@ test('the packed tarball installs into a new project and runs there', () => {
     execFileSync(npm, ['install', '--no-audit', '--no-fund', path.join(dir, tgz)], { cwd: dir, stdio: 'pipe' })
     writeFileSync(
       path.join(dir, 'use.cjs'),
-      `const { Config, Node } = require('rumour')
+      // prom-client is an optional peer: not installed here, and not needed.
+      `const { Config, Node, registerMetrics } = require('rumour')
+       let peer = 'absent'; try { require.resolve('prom-client'); peer = 'present' } catch {}
+       console.log('prom-client', peer, typeof registerMetrics)
        Node.start(Config.local({ name: 'consumer', bind: '127.0.0.1:0' })).then(async (n) => {
-         console.log('cjs members', n.members().length); await n.close() })`,
+         console.log('cjs members', n.members().length, n.metrics().length > 0); await n.close() })`,
     )
     writeFileSync(
       path.join(dir, 'use.mjs'),
@@ -39,7 +42,9 @@ test('the packed tarball installs into a new project and runs there', () => {
        const n = await Node.start(Config.local({ name: 'consumer-esm', bind: '127.0.0.1:0' }))
        console.log('esm members', n.members().length); await n.close()`,
     )
-    assert.match(node(['use.cjs'], dir), /cjs members 1/)
+    const cjs = node(['use.cjs'], dir)
+    assert.match(cjs, /cjs members 1 true/)
+    assert.match(cjs, /prom-client absent function/)
     assert.match(node(['use.mjs'], dir), /esm members 1/)
   } finally {
     rmSync(dir, { recursive: true, force: true })

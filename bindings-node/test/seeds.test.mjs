@@ -141,7 +141,7 @@ test('stats count join attempts, seed push-pulls, hails and peer file errors', a
   const n = await Node.start(config('counted'))
   try {
     const stats = n.stats()
-    for (const key of ['joinAttempts', 'seedPushPulls', 'hailsAnswered', 'peersFileErrors']) {
+    for (const key of ['joinAttempts', 'seedPushPulls', 'hailsAnswered', 'catchUpPulls', 'peersFileErrors']) {
       assert.equal(stats[key], 0, key)
     }
   } finally {
