@@ -204,6 +204,16 @@ typedef void (*rumour_event_cb)(const rumour_event *event, void *user_data);
 // Releases `user_data`: called exactly once, after the last callback.
 typedef void (*rumour_free_cb)(void *user_data);
 
+// The batch event callback (`rumour_node_start_batched`): called on the
+// node's one dispatch thread, serially, with `count` events (at least 1,
+// at most 1024) in an array, oldest first: every event queued when the
+// thread woke, so a busy node makes one call per batch instead of one per
+// event. The array and every pointer in it are valid only during the
+// call. The same rules as `rumour_event_cb` otherwise: never after
+// `rumour_node_shutdown` returns; `rumour_node_shutdown` may be called
+// inside it (no later batch is handed over); `rumour_node_free` must not.
+typedef void (*rumour_event_batch_cb)(const rumour_event *events, size_t count, void *user_data);
+
 // Counters of a node (a snapshot).
 typedef struct {
   // Members alive or suspect, this node included.
@@ -296,8 +306,12 @@ rumour_status rumour_config_set_string(rumour_config *config, const char *field,
 // "retransmit_mult", "suspicion_mult", "suspicion_max_timeout_mult",
 // "awareness_max_multiplier", "gossip_nodes", "udp_buffer_size",
 // "broadcast_queue_depth", "state_max_value_bytes", "state_max_entries",
-// "state_max_bytes"; or a duration in milliseconds: "tcp_timeout",
-// "push_pull_interval", "probe_interval", "probe_timeout",
+// "state_max_bytes", "tcp_max_incoming" (peers' connections held at
+// once; default 256), "tcp_max_incoming_per_source" (from one address
+// that is not a member's; 32), "tcp_reserved_for_members" (places only
+// members' addresses take; 64); or a duration in milliseconds:
+// "tcp_timeout", "tcp_first_byte_timeout" (a peer's connection silent
+// this long is closed; 1000), "push_pull_interval", "probe_interval", "probe_timeout",
 // "gossip_interval", "gossip_to_the_dead_time", "dead_node_reclaim_time",
 // "state_tombstone_grace", "retry_join_interval" (the wait after a
 // failed attempt to join the seeds, doubling per failure; not zero;
@@ -349,6 +363,20 @@ rumour_status rumour_node_start(const rumour_config *config,
                                 void *user_data,
                                 rumour_free_cb user_data_free,
                                 rumour_node **out);
+
+// `rumour_node_start` with a batch callback: `callback` (may be NULL) is
+// called once per batch of events (see `rumour_event_batch_cb`) instead
+// of once per event. Order, the bounded queue and
+// `RUMOUR_EVENT_EVENTS_LOST` are as for `rumour_node_start`; a consumer
+// that does little per event takes several times more events a second.
+// `user_data_free` (may be NULL) runs exactly once after the last call,
+// also when this call fails. `*out` receives the node, which the caller
+// frees with `rumour_node_free`.
+rumour_status rumour_node_start_batched(const rumour_config *config,
+                                        rumour_event_batch_cb callback,
+                                        void *user_data,
+                                        rumour_free_cb user_data_free,
+                                        rumour_node **out);
 
 // This node's name (owned by the node; valid until `rumour_node_free`).
 // NULL for a NULL node.
@@ -422,6 +450,34 @@ rumour_status rumour_node_use_key(const rumour_node *node, const uint8_t *key, s
 
 // Stops accepting `key` (not the one in use).
 rumour_status rumour_node_remove_key(const rumour_node *node, const uint8_t *key, size_t len);
+
+// Writes a short hash of how this node sees the cluster to `*out`: the
+// members alive or suspect with their states and incarnations, and the
+// replicated map's root. Every node of a converged cluster reports the
+// same value; print it with `"%016" PRIx64` to match the other languages.
+rumour_status rumour_node_digest(const rumour_node *node, uint64_t *out);
+
+// Writes the node's metrics in the Prometheus text format (version 0.0.4)
+// to `*text`, a NUL-terminated string of `*len` bytes (NUL excluded) that
+// the caller frees with `rumour_string_free`. The names are memberlist's
+// where it has the metric (`memberlist_msg_alive_total`,
+// `memberlist_probeNode_bucket`...), `rumour_*` for the rest; every sample
+// carries a `node` label. Serve it as the body of a `/metrics` response
+// (`Content-Type: text/plain; version=0.0.4`).
+rumour_status rumour_node_metrics_text(const rumour_node *node, char **text, size_t *len);
+
+// As `rumour_node_metrics_text` for `count` nodes at once (several nodes
+// in one process, one scrape): one `# HELP`/`# TYPE` per metric, then a
+// sample per node. Nodes that were shut down are left out; a NULL entry is
+// `RUMOUR_ERR_NULL`.
+rumour_status rumour_metrics_text(const rumour_node *const *nodes,
+                                  size_t count,
+                                  char **text,
+                                  size_t *len);
+
+// Releases a string returned by `rumour_node_metrics_text` or
+// `rumour_metrics_text` (NULL is fine).
+void rumour_string_free(char *text);
 
 // Fills `*out` with the node's counters.
 rumour_status rumour_node_stats(const rumour_node *node, rumour_stats *out);

@@ -8,8 +8,10 @@
 //! panic crosses the boundary (each entry point catches it and returns
 //! `RUMOUR_ERR_PANIC`); NULL pointers, bad lengths and bad UTF-8 are error
 //! codes, never crashes. Events reach one callback on one dispatch thread,
-//! serially; its `user_data_free` finalizer runs exactly once, after the
-//! last callback (or at once when the node fails to start).
+//! serially, one event a call (`rumour_node_start`) or a batch a call
+//! (`rumour_node_start_batched`); its `user_data_free` finalizer runs
+//! exactly once, after the last callback (or at once when the node fails
+//! to start).
 
 // C names (rumour_node, RUMOUR_OK): this crate is the C ABI.
 #![allow(non_camel_case_types, clippy::missing_safety_doc)]
@@ -221,8 +223,12 @@ pub unsafe extern "C" fn rumour_config_set_string(
 /// "retransmit_mult", "suspicion_mult", "suspicion_max_timeout_mult",
 /// "awareness_max_multiplier", "gossip_nodes", "udp_buffer_size",
 /// "broadcast_queue_depth", "state_max_value_bytes", "state_max_entries",
-/// "state_max_bytes"; or a duration in milliseconds: "tcp_timeout",
-/// "push_pull_interval", "probe_interval", "probe_timeout",
+/// "state_max_bytes", "tcp_max_incoming" (peers' connections held at
+/// once; default 256), "tcp_max_incoming_per_source" (from one address
+/// that is not a member's; 32), "tcp_reserved_for_members" (places only
+/// members' addresses take; 64); or a duration in milliseconds:
+/// "tcp_timeout", "tcp_first_byte_timeout" (a peer's connection silent
+/// this long is closed; 1000), "push_pull_interval", "probe_interval", "probe_timeout",
 /// "gossip_interval", "gossip_to_the_dead_time", "dead_node_reclaim_time",
 /// "state_tombstone_grace", "retry_join_interval" (the wait after a
 /// failed attempt to join the seeds, doubling per failure; not zero;
@@ -272,6 +278,10 @@ pub unsafe extern "C" fn rumour_config_set_number(
             "state_max_entries" => c.state.max_entries = tri!(small(1 << 40)) as usize,
             "state_max_bytes" => c.state.max_bytes = tri!(small(1 << 50)) as usize,
             "tcp_timeout" => c.tcp_timeout = ms,
+            "tcp_first_byte_timeout" => c.tcp_first_byte_timeout = ms,
+            "tcp_max_incoming" => c.tcp_max_incoming = tri!(small(1 << 20)) as usize,
+            "tcp_max_incoming_per_source" => c.tcp_max_incoming_per_source = tri!(small(1 << 20)) as usize,
+            "tcp_reserved_for_members" => c.tcp_reserved_for_members = tri!(small(1 << 20)) as usize,
             "push_pull_interval" => c.push_pull_interval = ms,
             "probe_interval" => c.probe_interval = ms,
             "probe_timeout" => c.probe_timeout = ms,
@@ -500,12 +510,24 @@ pub struct rumour_event {
 /// (which then returns at once); `rumour_node_free` of this node must not.
 pub type rumour_event_cb = Option<unsafe extern "C" fn(event: *const rumour_event, user_data: *mut c_void)>;
 
+/// The batch event callback (`rumour_node_start_batched`): called on the
+/// node's one dispatch thread, serially, with `count` events (at least 1,
+/// at most 1024) in an array, oldest first: every event queued when the
+/// thread woke, so a busy node makes one call per batch instead of one per
+/// event. The array and every pointer in it are valid only during the
+/// call. The same rules as `rumour_event_cb` otherwise: never after
+/// `rumour_node_shutdown` returns; `rumour_node_shutdown` may be called
+/// inside it (no later batch is handed over); `rumour_node_free` must not.
+pub type rumour_event_batch_cb =
+    Option<unsafe extern "C" fn(events: *const rumour_event, count: usize, user_data: *mut c_void)>;
+
 /// Releases `user_data`: called exactly once, after the last callback.
 pub type rumour_free_cb = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 
 /// The C callback and its data; dropping it runs the finalizer, exactly once.
 struct Sink {
     cb: rumour_event_cb,
+    batch_cb: rumour_event_batch_cb,
     user_data: *mut c_void,
     free: rumour_free_cb,
 }
@@ -555,90 +577,109 @@ fn view(m: &Member, s: &MemberStrings) -> rumour_member_view {
 impl Sink {
     fn deliver(&self, e: &Event) {
         let Some(cb) = self.cb else { return };
-        let empty = rumour_member_view {
-            name: std::ptr::null(),
-            addr: std::ptr::null(),
-            state: rumour_member_state::RUMOUR_MEMBER_ALIVE,
-            incarnation: 0,
-            meta: std::ptr::null(),
-            meta_len: 0,
-        };
-        let mut ev = rumour_event {
-            kind: rumour_event_kind::RUMOUR_EVENT_EVENTS_LOST,
-            member: empty,
-            from: std::ptr::null(),
-            message_kind: rumour_message_kind::RUMOUR_MESSAGE_PLAIN,
-            data: std::ptr::null(),
-            data_len: 0,
-            key: std::ptr::null(),
-            deleted: false,
-            writer: std::ptr::null(),
-            timestamp: 0,
-            lost: 0,
-            via: std::ptr::null(),
-        };
-        // Strings that must outlive the call.
-        let (strings, from, key, writer, via);
-        use rumour_event_kind::*;
-        let member = match e {
-            Event::MemberJoined(m) => Some((RUMOUR_EVENT_MEMBER_JOINED, m)),
-            Event::MemberUpdated(m) => Some((RUMOUR_EVENT_MEMBER_UPDATED, m)),
-            Event::MemberSuspect(m) => Some((RUMOUR_EVENT_MEMBER_SUSPECT, m)),
-            Event::MemberRecovered(m) => Some((RUMOUR_EVENT_MEMBER_RECOVERED, m)),
-            Event::MemberFailed(m) => Some((RUMOUR_EVENT_MEMBER_FAILED, m)),
-            Event::MemberLeft(m) => Some((RUMOUR_EVENT_MEMBER_LEFT, m)),
-            _ => None,
-        };
-        if let Some((kind, m)) = member {
-            strings = member_strings(m);
-            ev.kind = kind;
-            ev.member = view(m, &strings);
-        }
-        match e {
-            Event::Message { from: sender, kind, payload } => {
-                from = sender.as_deref().map(cstring);
-                ev.kind = RUMOUR_EVENT_MESSAGE;
-                ev.from = from.as_ref().map_or(std::ptr::null(), |f| f.as_ptr());
-                ev.message_kind = match kind {
-                    MessageKind::Broadcast => rumour_message_kind::RUMOUR_MESSAGE_BROADCAST,
-                    MessageKind::Direct => rumour_message_kind::RUMOUR_MESSAGE_DIRECT,
-                    MessageKind::Plain => rumour_message_kind::RUMOUR_MESSAGE_PLAIN,
-                };
-                ev.data = payload.as_ptr();
-                ev.data_len = payload.len();
-            }
-            Event::StateChanged(c) => {
-                key = cstring(&c.key);
-                writer = cstring(&c.writer);
-                ev.kind = RUMOUR_EVENT_STATE_CHANGED;
-                ev.key = key.as_ptr();
-                ev.writer = writer.as_ptr();
-                ev.deleted = c.value.is_none();
-                if let Some(v) = &c.value {
-                    ev.data = v.as_ptr();
-                    ev.data_len = v.len();
-                }
-                ev.timestamp = c.timestamp.0;
-            }
-            Event::RemoteState(s) => {
-                ev.kind = RUMOUR_EVENT_REMOTE_STATE;
-                ev.data = s.as_ptr();
-                ev.data_len = s.len();
-            }
-            Event::EventsLost(n) => {
-                ev.kind = RUMOUR_EVENT_EVENTS_LOST;
-                ev.lost = *n;
-            }
-            Event::Joined { via: peer } => {
-                via = cstring(&peer.to_string());
-                ev.kind = RUMOUR_EVENT_JOINED;
-                ev.via = via.as_ptr();
-            }
-            _ => {}
-        }
+        let mut keep = Vec::new();
+        let ev = c_event(e, &mut keep);
         // SAFETY: the caller's callback with a pointer valid for the call.
         unsafe { cb(&ev, self.user_data) };
     }
+
+    fn deliver_batch(&self, events: &[Event]) {
+        let Some(cb) = self.batch_cb else { return };
+        let mut keep = Vec::new();
+        let batch: Vec<rumour_event> = events.iter().map(|e| c_event(e, &mut keep)).collect();
+        // SAFETY: the caller's callback with an array of `len` events whose
+        // strings (`keep`) and payloads (`events`) outlive the call.
+        unsafe { cb(batch.as_ptr(), batch.len(), self.user_data) };
+    }
+}
+
+/// The C view of `e`. Its pointers point into `e` and into the strings
+/// pushed onto `keep` (a `CString`'s bytes do not move with it), so the
+/// view is valid while both live.
+fn c_event(e: &Event, keep: &mut Vec<CString>) -> rumour_event {
+    let empty = rumour_member_view {
+        name: std::ptr::null(),
+        addr: std::ptr::null(),
+        state: rumour_member_state::RUMOUR_MEMBER_ALIVE,
+        incarnation: 0,
+        meta: std::ptr::null(),
+        meta_len: 0,
+    };
+    let mut ev = rumour_event {
+        kind: rumour_event_kind::RUMOUR_EVENT_EVENTS_LOST,
+        member: empty,
+        from: std::ptr::null(),
+        message_kind: rumour_message_kind::RUMOUR_MESSAGE_PLAIN,
+        data: std::ptr::null(),
+        data_len: 0,
+        key: std::ptr::null(),
+        deleted: false,
+        writer: std::ptr::null(),
+        timestamp: 0,
+        lost: 0,
+        via: std::ptr::null(),
+    };
+    let mut kept = |s: CString| {
+        let p = s.as_ptr();
+        keep.push(s);
+        p
+    };
+    use rumour_event_kind::*;
+    let member = match e {
+        Event::MemberJoined(m) => Some((RUMOUR_EVENT_MEMBER_JOINED, m)),
+        Event::MemberUpdated(m) => Some((RUMOUR_EVENT_MEMBER_UPDATED, m)),
+        Event::MemberSuspect(m) => Some((RUMOUR_EVENT_MEMBER_SUSPECT, m)),
+        Event::MemberRecovered(m) => Some((RUMOUR_EVENT_MEMBER_RECOVERED, m)),
+        Event::MemberFailed(m) => Some((RUMOUR_EVENT_MEMBER_FAILED, m)),
+        Event::MemberLeft(m) => Some((RUMOUR_EVENT_MEMBER_LEFT, m)),
+        _ => None,
+    };
+    if let Some((kind, m)) = member {
+        let strings = member_strings(m);
+        ev.kind = kind;
+        ev.member = view(m, &strings);
+        kept(strings.name);
+        kept(strings.addr);
+    }
+    match e {
+        Event::Message { from: sender, kind, payload } => {
+            ev.kind = RUMOUR_EVENT_MESSAGE;
+            ev.from = sender.as_deref().map_or(std::ptr::null(), |f| kept(cstring(f)));
+            ev.message_kind = match kind {
+                MessageKind::Broadcast => rumour_message_kind::RUMOUR_MESSAGE_BROADCAST,
+                MessageKind::Direct => rumour_message_kind::RUMOUR_MESSAGE_DIRECT,
+                MessageKind::Plain => rumour_message_kind::RUMOUR_MESSAGE_PLAIN,
+            };
+            ev.data = payload.as_ptr();
+            ev.data_len = payload.len();
+        }
+        Event::StateChanged(c) => {
+            ev.kind = RUMOUR_EVENT_STATE_CHANGED;
+            ev.key = kept(cstring(&c.key));
+            ev.writer = kept(cstring(&c.writer));
+            ev.deleted = c.value.is_none();
+            if let Some(v) = &c.value {
+                ev.data = v.as_ptr();
+                ev.data_len = v.len();
+            }
+            ev.timestamp = c.timestamp.0;
+        }
+        Event::RemoteState(s) => {
+            ev.kind = RUMOUR_EVENT_REMOTE_STATE;
+            ev.data = s.as_ptr();
+            ev.data_len = s.len();
+        }
+        Event::EventsLost(n) => {
+            ev.kind = RUMOUR_EVENT_EVENTS_LOST;
+            ev.lost = *n;
+        }
+        Event::Joined { via: peer } => {
+            ev.kind = RUMOUR_EVENT_JOINED;
+            ev.via = kept(cstring(&peer.to_string()));
+        }
+        _ => {}
+    }
+    ev
 }
 
 // ---- the node ----
@@ -669,14 +710,47 @@ pub unsafe extern "C" fn rumour_node_start(
     user_data_free: rumour_free_cb,
     out: *mut *mut rumour_node,
 ) -> rumour_status {
-    let sink = Sink { cb: callback, user_data, free: user_data_free };
+    let sink = Sink { cb: callback, batch_cb: None, user_data, free: user_data_free };
+    start(config, sink, out, |config, sink| Node::start_with_callback(config, move |e: &Event| sink.deliver(e)))
+}
+
+/// `rumour_node_start` with a batch callback: `callback` (may be NULL) is
+/// called once per batch of events (see `rumour_event_batch_cb`) instead
+/// of once per event. Order, the bounded queue and
+/// `RUMOUR_EVENT_EVENTS_LOST` are as for `rumour_node_start`; a consumer
+/// that does little per event takes several times more events a second.
+/// `user_data_free` (may be NULL) runs exactly once after the last call,
+/// also when this call fails. `*out` receives the node, which the caller
+/// frees with `rumour_node_free`.
+#[no_mangle]
+pub unsafe extern "C" fn rumour_node_start_batched(
+    config: *const rumour_config,
+    callback: rumour_event_batch_cb,
+    user_data: *mut c_void,
+    user_data_free: rumour_free_cb,
+    out: *mut *mut rumour_node,
+) -> rumour_status {
+    let sink = Sink { cb: None, batch_cb: callback, user_data, free: user_data_free };
+    start(config, sink, out, |config, sink| {
+        Node::start_with_batch_callback(config, move |events: &[Event]| sink.deliver_batch(events))
+    })
+}
+
+/// The body of both starts: checks, starts with `how`, writes `*out`. The
+/// sink moves into `how`, or is dropped (its finalizer run) on an early
+/// return.
+unsafe fn start(
+    config: *const rumour_config,
+    sink: Sink,
+    out: *mut *mut rumour_node,
+    how: impl FnOnce(Config, Sink) -> Result<Node, StartError>,
+) -> rumour_status {
     guard(move || {
         if out.is_null() {
             return err(RUMOUR_ERR_NULL, "out is NULL");
         }
         let Some(config) = config.as_ref() else { return err(RUMOUR_ERR_NULL, "config is NULL") };
-        let started = Node::start_with_callback(config.inner.clone(), move |e: &Event| sink.deliver(e));
-        let node = match started {
+        let node = match how(config.inner.clone(), sink) {
             Ok(n) => n,
             Err(e @ (StartError::Config(_) | StartError::Resolve { .. })) => return err(RUMOUR_ERR_CONFIG, e),
             Err(e) => return err(RUMOUR_ERR_START, e),
@@ -927,6 +1001,89 @@ pub struct rumour_stats {
     pub hails_answered: u64,
     /// Peer file reads or writes that failed.
     pub peers_file_errors: u64,
+}
+
+/// Writes a short hash of how this node sees the cluster to `*out`: the
+/// members alive or suspect with their states and incarnations, and the
+/// replicated map's root. Every node of a converged cluster reports the
+/// same value; print it with `"%016" PRIx64` to match the other languages.
+#[no_mangle]
+pub unsafe extern "C" fn rumour_node_digest(node: *const rumour_node, out: *mut u64) -> rumour_status {
+    guard(|| {
+        let n = tri!(node_ref(node));
+        let Some(out) = out.as_mut() else { return err(RUMOUR_ERR_NULL, "out is NULL") };
+        match n.node.digest() {
+            Ok(d) => {
+                *out = d.0;
+                RUMOUR_OK
+            }
+            Err(e) => node_error(e),
+        }
+    })
+}
+
+/// Writes the node's metrics in the Prometheus text format (version 0.0.4)
+/// to `*text`, a NUL-terminated string of `*len` bytes (NUL excluded) that
+/// the caller frees with `rumour_string_free`. The names are memberlist's
+/// where it has the metric (`memberlist_msg_alive_total`,
+/// `memberlist_probeNode_bucket`...), `rumour_*` for the rest; every sample
+/// carries a `node` label. Serve it as the body of a `/metrics` response
+/// (`Content-Type: text/plain; version=0.0.4`).
+#[no_mangle]
+pub unsafe extern "C" fn rumour_node_metrics_text(
+    node: *const rumour_node,
+    text: *mut *mut c_char,
+    len: *mut usize,
+) -> rumour_status {
+    rumour_metrics_text(&node, 1, text, len)
+}
+
+/// As `rumour_node_metrics_text` for `count` nodes at once (several nodes
+/// in one process, one scrape): one `# HELP`/`# TYPE` per metric, then a
+/// sample per node. Nodes that were shut down are left out; a NULL entry is
+/// `RUMOUR_ERR_NULL`.
+#[no_mangle]
+pub unsafe extern "C" fn rumour_metrics_text(
+    nodes: *const *const rumour_node,
+    count: usize,
+    text: *mut *mut c_char,
+    len: *mut usize,
+) -> rumour_status {
+    guard(|| {
+        if text.is_null() || len.is_null() {
+            return err(RUMOUR_ERR_NULL, "text or len is NULL");
+        }
+        if nodes.is_null() && count > 0 {
+            return err(RUMOUR_ERR_NULL, "nodes is NULL");
+        }
+        let mut all = Vec::with_capacity(count);
+        for i in 0..count {
+            let n = tri!((*nodes.add(i)).as_ref().ok_or_else(|| err(RUMOUR_ERR_NULL, format!("nodes[{i}] is NULL"))));
+            match n.node.metrics() {
+                Ok(m) => all.push(m),
+                Err(NodeError::Shutdown) if count > 1 => {}
+                Err(e) => return node_error(e),
+            }
+        }
+        let body = rumour::metrics::prometheus_text(&all);
+        match CString::new(body) {
+            Ok(c) => {
+                *len = c.as_bytes().len();
+                *text = c.into_raw();
+                RUMOUR_OK
+            }
+            Err(_) => err(RUMOUR_ERR_INVALID_ARGUMENT, "a node name holds a NUL byte"),
+        }
+    })
+}
+
+/// Releases a string returned by `rumour_node_metrics_text` or
+/// `rumour_metrics_text` (NULL is fine).
+#[no_mangle]
+pub unsafe extern "C" fn rumour_string_free(text: *mut c_char) {
+    if !text.is_null() {
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(CString::from_raw(text))));
+    }
 }
 
 /// Fills `*out` with the node's counters.

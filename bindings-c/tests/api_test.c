@@ -97,6 +97,38 @@ static rumour_config *local_config(const char *name) {
 /* Whether the last error message mentions `what`. */
 static int named(const char *what) { return strstr(rumour_last_error_message(), what) != NULL; }
 
+/* How often `needle` occurs in `hay`. */
+static int count_of(const char *hay, const char *needle) {
+    int n = 0;
+    for (const char *p = strstr(hay, needle); p != NULL; p = strstr(p + 1, needle)) n++;
+    return n;
+}
+
+/* Parses the Prometheus text format as a scraper would: `# HELP`/`# TYPE`
+   comments, then `name{labels} value` lines whose value is a number.
+   Returns the number of sample lines, or -1 at the first bad line. */
+static int parse_metrics(const char *text) {
+    int samples = 0;
+    const char *line = text;
+    while (*line != '\0') {
+        const char *end = strchr(line, '\n');
+        if (end == NULL) return -1; /* every line ends with a newline */
+        if (line[0] == '#') {
+            if (strncmp(line, "# HELP ", 7) != 0 && strncmp(line, "# TYPE ", 7) != 0) return -1;
+        } else {
+            const char *brace = memchr(line, '{', (size_t)(end - line));
+            const char *close = memchr(line, '}', (size_t)(end - line));
+            if (brace == NULL || close == NULL || close < brace || close[1] != ' ') return -1;
+            char *after = NULL;
+            strtod(close + 2, &after);
+            if (after != end) return -1;
+            samples++;
+        }
+        line = end + 1;
+    }
+    return samples;
+}
+
 /* A port free on 127.0.0.1 for TCP right now (the OS's pick, released). */
 static int free_port(void) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -143,6 +175,16 @@ static void seeds_test(void) {
     CHECK(rumour_config_set_number(bad, "gossip_to_seeds", 2) == RUMOUR_ERR_CONFIG && named("gossip_to_seeds"),
           "gossip_to_seeds is a flag");
     CHECK(rumour_config_set_number(bad, "gossip_to_seeds", 0) == RUMOUR_OK, "gossip_to_seeds off");
+    CHECK(rumour_config_set_number(bad, "tcp_reserved_for_members", 256) == RUMOUR_ERR_CONFIG &&
+              named("tcp_reserved_for_members"),
+          "reserved places must leave room for others");
+    CHECK(rumour_config_set_number(bad, "tcp_first_byte_timeout", 0) == RUMOUR_ERR_CONFIG &&
+              named("tcp_first_byte_timeout"),
+          "zero first-byte deadline");
+    CHECK(rumour_config_set_number(bad, "tcp_max_incoming", 512) == RUMOUR_OK &&
+              rumour_config_set_number(bad, "tcp_max_incoming_per_source", 8) == RUMOUR_OK &&
+              rumour_config_set_number(bad, "tcp_first_byte_timeout", 500) == RUMOUR_OK,
+          "admission limits set");
     CHECK(rumour_config_set_string(bad, "peers_file", NULL) == RUMOUR_ERR_NULL && named("peers_file"),
           "NULL peers file");
     CHECK(rumour_config_set_string(bad, "peers_file", "") == RUMOUR_ERR_CONFIG && named("peers_file"),
@@ -202,6 +244,83 @@ static void seeds_test(void) {
     CHECK(rumour_node_stats(q, &qs) == RUMOUR_OK && qs.join_attempts == 2, "two join attempts");
     CHECK(rumour_node_joined(NULL, 0, NULL, 0) == RUMOUR_ERR_NULL, "NULL node");
     rumour_node_free(q);
+}
+
+/* What a batch callback saw: the calls, the largest batch, and the state
+   keys in the order they came. The first call waits until `released`. */
+struct batches {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int released, calls, largest, bad_count, keys, in_order, frees;
+};
+
+static void on_batch(const rumour_event *events, size_t count, void *user_data) {
+    struct batches *b = user_data;
+    pthread_mutex_lock(&b->lock);
+    if (b->calls == 0) {
+        while (!b->released) pthread_cond_wait(&b->cond, &b->lock);
+    }
+    b->calls++;
+    if (count == 0 || count > 1024) b->bad_count++;
+    if ((int)count > b->largest) b->largest = (int)count;
+    for (size_t i = 0; i < count; i++) {
+        if (events[i].kind != RUMOUR_EVENT_STATE_CHANGED) continue;
+        char want[16];
+        snprintf(want, sizeof want, "k/%d", b->keys);
+        if (strcmp(events[i].key, want) != 0) b->in_order = 0;
+        b->keys++;
+    }
+    pthread_mutex_unlock(&b->lock);
+}
+
+static void on_batches_free(void *user_data) {
+    struct batches *b = user_data;
+    pthread_mutex_lock(&b->lock);
+    b->frees++;
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* rumour_node_start_batched: 500 writes made while the callback is held
+   on its first call arrive in a few calls, every key once, in order;
+   user_data_free runs once, also when the start fails. */
+static void batch_test(void) {
+    struct batches b = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .in_order = 1};
+    rumour_config *c = local_config("c-batch");
+    rumour_node *n = NULL;
+    CHECK(rumour_node_start_batched(c, on_batch, &b, on_batches_free, &n) == RUMOUR_OK, "start batched");
+    rumour_config_free(c);
+    for (int i = 0; i < 500; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k/%d", i);
+        if (rumour_node_state_put(n, key, (const uint8_t *)"v", 1, RUMOUR_UNTIL_DELETED, 0, NULL) != RUMOUR_OK) {
+            CHECK(0, "batched write");
+            break;
+        }
+    }
+    pthread_mutex_lock(&b.lock);
+    b.released = 1;
+    pthread_cond_broadcast(&b.cond);
+    pthread_mutex_unlock(&b.lock);
+    for (int i = 0; i < 500; i++) {
+        pthread_mutex_lock(&b.lock);
+        int keys = b.keys;
+        pthread_mutex_unlock(&b.lock);
+        if (keys >= 500) break;
+        usleep(20000);
+    }
+    CHECK(rumour_node_shutdown(n) == RUMOUR_OK, "shutdown batched");
+    CHECK(b.keys == 500, "every write arrives in a batch");
+    CHECK(b.in_order, "in the order written");
+    CHECK(b.largest > 1 && b.calls < 10, "what queued while the callback was held came in few calls");
+    CHECK(b.bad_count == 0, "1 to 1024 events a call");
+    rumour_node_free(n);
+    CHECK(b.frees == 1, "batched user_data freed once");
+
+    struct batches f = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    rumour_config *cf = local_config("c-batch-bad");
+    CHECK(rumour_node_start_batched(cf, on_batch, &f, on_batches_free, NULL) == RUMOUR_ERR_NULL, "batched NULL out");
+    CHECK(f.frees == 1, "batched user_data freed when start fails");
+    rumour_config_free(cf);
 }
 
 int main(void) {
@@ -309,6 +428,48 @@ int main(void) {
     rumour_stats st;
     CHECK(rumour_node_stats(a, &st) == RUMOUR_OK && st.members == 2 && st.packets_sent > 0, "stats");
 
+    /* The digests agree once the write above reached b (anti-entropy at the latest). */
+    uint64_t da = 0, db = 1;
+    rumour_status digest_status = RUMOUR_OK;
+    for (int i = 0; i < 250 && da != db && digest_status == RUMOUR_OK; i++) {
+        if (i > 0) usleep(20000);
+        digest_status = rumour_node_digest(a, &da);
+        if (digest_status == RUMOUR_OK) digest_status = rumour_node_digest(b, &db);
+    }
+    CHECK(digest_status == RUMOUR_OK && da == db && da != 0, "a and b report the same digest");
+    CHECK(rumour_node_digest(a, NULL) == RUMOUR_ERR_NULL, "digest into NULL");
+
+    /* Metrics in the Prometheus text format, one node and both at once. */
+    char *text = NULL;
+    size_t text_len = 0;
+    int one_node_lines = 0;
+    CHECK(rumour_node_metrics_text(a, &text, &text_len) == RUMOUR_OK && text != NULL && strlen(text) == text_len,
+          "metrics text");
+    if (text != NULL) {
+        CHECK(strstr(text, "# TYPE memberlist_msg_alive counter\n") != NULL, "a TYPE line");
+        CHECK(strstr(text, "memberlist_node_instances{node=\"c-a\",node_state=\"alive\"} 2\n") != NULL,
+              "two alive members by node_state");
+        CHECK(strstr(text, "memberlist_probeNode_bucket{node=\"c-a\",le=\"+Inf\"} ") != NULL, "a histogram");
+        one_node_lines = parse_metrics(text);
+        CHECK(one_node_lines > 90, "every sample line parses");
+        rumour_string_free(text);
+    }
+    const rumour_node *both[2] = {a, b};
+    CHECK(rumour_metrics_text(both, 2, &text, &text_len) == RUMOUR_OK, "metrics text of two nodes");
+    if (text != NULL) {
+        CHECK(count_of(text, "# TYPE memberlist_udp_sent counter\n") == 1, "one TYPE line per metric");
+        CHECK(strstr(text, "memberlist_udp_sent_total{node=\"c-a\"} ") != NULL &&
+                  strstr(text, "memberlist_udp_sent_total{node=\"c-b\"} ") != NULL,
+              "a sample per node");
+        CHECK(parse_metrics(text) == 2 * one_node_lines, "both nodes' lines parse, as many for each");
+        rumour_string_free(text);
+    }
+    CHECK(rumour_node_metrics_text(a, NULL, &text_len) == RUMOUR_ERR_NULL, "metrics into NULL");
+    const rumour_node *with_null[2] = {a, NULL};
+    CHECK(rumour_metrics_text(with_null, 2, &text, &text_len) == RUMOUR_ERR_NULL && named("nodes[1]"),
+          "a NULL node in the array is named");
+    rumour_string_free(NULL);
+
     /* Leave, shutdown, free; the finalizers run once each. */
     CHECK(rumour_node_leave(b, 2000) == RUMOUR_OK, "leave");
     CHECK(wait_for(&sa, &sa.left, 1), "a sees b leave");
@@ -316,6 +477,11 @@ int main(void) {
     CHECK(rumour_node_shutdown(b) == RUMOUR_OK, "shutdown twice");
     CHECK(get(&sb, &sb.frees) == 1, "b's user_data freed once, at shutdown");
     CHECK(rumour_node_broadcast(b, (const uint8_t *)"x", 1) == RUMOUR_ERR_SHUT_DOWN, "shut down node");
+    CHECK(rumour_node_metrics_text(b, &text, &text_len) == RUMOUR_ERR_SHUT_DOWN, "no metrics from a shut down node");
+    CHECK(rumour_metrics_text(both, 2, &text, &text_len) == RUMOUR_OK && strstr(text, "node=\"c-b\"") == NULL &&
+              strstr(text, "node=\"c-a\"") != NULL,
+          "a scrape of both leaves the shut down node out");
+    rumour_string_free(text);
     rumour_node_free(b);
     rumour_node_free(a);
     CHECK(get(&sa, &sa.frees) == 1, "a's user_data freed once");
@@ -331,6 +497,7 @@ int main(void) {
     rumour_config_free(cc);
 
     seeds_test();
+    batch_test();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
