@@ -45,8 +45,9 @@ with blocking.Node(rumour.Config.local(name="wheel-c", bind="127.0.0.1:0")) as c
         assert d.joined(timeout=10) == c.addr
     print("blocking: two nodes formed a cluster")
 PY
-# The notebook's imports and its first simulator cell, headless.
-MPLBACKEND=Agg "$py" - "$root/examples/python/notebooks/experiments.ipynb" <<'PY'
+# The first notebook's imports and its first simulator cell, headless and
+# at the test suite's small sizes.
+MPLBACKEND=Agg RUMOUR_NOTEBOOK_QUICK=1 "$py" - "$root/examples/python/notebooks/01_infection.ipynb" <<'PY'
 import json
 import sys
 

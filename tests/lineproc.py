@@ -14,13 +14,16 @@ from collections.abc import Callable
 
 
 class LineProcess:
-    def __init__(self, name: str, argv: list[str], **popen: object) -> None:
+    def __init__(self, name: str, argv: list[str], *, ready: bool = True, **popen: object) -> None:
+        """Starts `argv`; with `ready`, waits for its `ready ADDR` line and
+        keeps ADDR as `addr` (other commands, such as `rumour agent`, pass
+        `ready=False` and read their own first line)."""
         self.name = name
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, **popen)
         threading.Thread(target=self._read, daemon=True).start()
-        self.addr = self.expect(lambda line: line.startswith("ready "), 20).split(" ", 1)[1]
+        self.addr = self.expect(lambda line: line.startswith("ready "), 20).split(" ", 1)[1] if ready else ""
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -42,6 +45,12 @@ class LineProcess:
             for line in self.drain():
                 if match(line):
                     return line
+            code = self.proc.poll()
+            if code is not None and self.lines.empty():
+                # Exited: nothing more can come, so say so now (with its exit
+                # code) rather than after the whole limit.
+                self.drain()
+                raise AssertionError(f"{self.name}: exited with {code} before a match; saw {self.seen[-20:]}")
             if time.monotonic() > end:
                 raise AssertionError(f"{self.name}: nothing matched in {limit} s; saw {self.seen[-20:]}")
             time.sleep(0.05)

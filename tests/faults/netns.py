@@ -8,17 +8,42 @@ delay, jitter, reordering and duplication come from shaper.py, one per
 host, fed by an NFQUEUE rule in the host's namespace (this works on
 kernels without `sch_netem`).
 Nodes run as processes inside the host namespaces (the Rust example node,
-`polyglot_peer`, speaking the line protocol of tests/polyglot/README.md).
+`polyglot_peer`, speaking the line protocol of tests/polyglot/README.md);
+`spawn` runs any other line-protocol process in a host's namespace (a
+Python node, a flood of connections), killed on close like the nodes.
 Host names: `set_name` writes an /etc/hosts of the run's own in every
 host namespace (`ip netns exec` bind-mounts /etc/netns/<namespace>/hosts
 over /etc/hosts), edited in place so that running nodes see a change.
 Everything it creates carries a per-run prefix and is removed on close,
 also after a failure. All traffic stays inside these namespaces.
+
+A run killed with SIGKILL cannot close. What it leaves: its namespaces
+(mounted under /var/run/netns, with the NFQUEUE rules inside them; the
+harness installs no rule outside a namespace), /etc/netns folders, CPU
+cgroups (`rumour-<tag>-<node>`) with the busy loop in them, and processes:
+nodes and shapers exit when their stdin closes, but a node stopped by a
+pause or a starvation stays, as does the busy loop of `throttle`. So each
+run first writes its tag and owner (pid and start time) to a registry,
+/run/rumour-faults/<tag> (tmpfs, emptied at boot), before it creates
+anything, and every new run (and `python netns.py --clean`) removes the
+leftovers of each registered run whose owner is gone: it kills the
+processes inside its namespaces and cgroups, then deletes the namespaces,
+folders, stray veth ends and cgroups. A live run is never touched, whatever
+process started it. Namespaces named like a run's without a registry entry
+(from a harness that predates the registry, or an interrupted probe) are
+removed once all are older than UNREGISTERED_AGE_S and hold no process
+that is running (only stopped ones or none): such a harness, while alive,
+keeps its nodes running (they exit on their own once it dies, unless
+stopped), and starts them within seconds of making the namespaces.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import fcntl
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -26,6 +51,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from lineproc import LineProcess
@@ -36,6 +62,15 @@ SHAPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shaper.py")
 SUBNET = "10.77.0"
 PORT = 7946
 NETNS_ETC = "/etc/netns"
+NETNS_RUN = "/var/run/netns"  # where `ip netns add` mounts each namespace
+REGISTRY = "/run/rumour-faults"  # one file per run, named by its tag: "PID START_TIME"
+# Well beyond the seconds a harness without the registry took from making
+# a namespace to starting a node in it.
+UNREGISTERED_AGE_S = 600
+RUN_NAMESPACE = re.compile(r"rm([0-9a-f]{5})(?:sw|h[0-9]+)$")
+PROBE_NAMESPACE = re.compile(r"rmprobe[0-9a-f]{6}$")
+RUN_CGROUP = re.compile(r"rumour-([0-9a-f]{5})-")
+RUN_VETH = re.compile(r"rm([0-9a-f]{5})[vp][0-9]+$")
 
 
 def install_missing_tools() -> None:
@@ -48,14 +83,21 @@ def install_missing_tools() -> None:
 
 
 def why_not() -> str | None:
-    """Why namespaces cannot be used here, or None when they can."""
+    """Why namespaces and the Rust node cannot be used here, or None when they can."""
+    reason = why_no_namespaces()
+    if reason is None and not os.path.exists(PEER):
+        return f"needs {PEER}: cargo build --release -p rumour-demo --bin polyglot_peer"
+    return reason
+
+
+def why_no_namespaces() -> str | None:
+    """Why network namespaces cannot be made here, or None when they can
+    (for tests whose nodes are not the Rust example node)."""
     if os.geteuid() != 0:
         return "needs root to create network namespaces"
     install_missing_tools()
     if shutil.which("ip") is None:
         return "needs iproute2 (ip); run as root on Debian to have it installed (.ci/setup)"
-    if not os.path.exists(PEER):
-        return f"needs {PEER}: cargo build --release -p rumour-demo --bin polyglot_peer"
     probe = f"rmprobe{uuid.uuid4().hex[:6]}"
     made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
     if made.returncode != 0:
@@ -119,6 +161,238 @@ def sh(*args: str) -> None:
         raise RuntimeError(f"{' '.join(args)}: {done.stderr.strip()}")
 
 
+def process_start(pid: int) -> tuple[str, int] | None:
+    """A process's state letter and start time (clock ticks after boot), or
+    None when there is no such process. The start time tells a pid reused
+    by a later process from the one recorded."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return fields[0], int(fields[19])
+
+
+def register_run(tag: str) -> None:
+    os.makedirs(REGISTRY, exist_ok=True)
+    found = process_start(os.getpid())
+    with open(os.path.join(REGISTRY, tag), "w") as entry:
+        entry.write(f"{os.getpid()} {found[1] if found else 0}\n")
+
+
+def unregister_run(tag: str) -> None:
+    try:
+        os.remove(os.path.join(REGISTRY, tag))
+    except FileNotFoundError:
+        pass
+
+
+def registered_owners() -> dict[str, bool]:
+    """Every registered tag, and whether the process that registered it is alive."""
+    owners: dict[str, bool] = {}
+    for tag in os.listdir(REGISTRY):
+        if tag.startswith("."):
+            continue
+        try:
+            with open(os.path.join(REGISTRY, tag)) as entry:
+                pid, start = (int(word) for word in entry.read().split())
+        except (OSError, ValueError):
+            owners[tag] = False  # half written by an owner killed right then
+            continue
+        found = process_start(pid)
+        owners[tag] = found is not None and found[0] not in "ZX" and found[1] == start  # a zombie is dead
+    return owners
+
+
+def processes_by_namespace() -> dict[tuple[int, int], list[tuple[int, str]]]:
+    """Every process (pid, state letter), by the identity of its network namespace."""
+    found: dict[tuple[int, int], list[tuple[int, str]]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            ns = os.stat(f"/proc/{entry}/ns/net")
+        except OSError:
+            continue
+        started = process_start(int(entry))
+        if started is not None:
+            found.setdefault((ns.st_dev, ns.st_ino), []).append((int(entry), started[0]))
+    return found
+
+
+@dataclasses.dataclass
+class Leftovers:
+    """What one run made that is still there: namespaces, /etc/netns
+    folders, cgroups, and veth ends still in this namespace."""
+
+    namespaces: list[str] = dataclasses.field(default_factory=list)
+    folders: list[str] = dataclasses.field(default_factory=list)
+    cgroups: list[str] = dataclasses.field(default_factory=list)
+    veths: list[str] = dataclasses.field(default_factory=list)
+
+
+def find_leftovers() -> dict[str, Leftovers]:
+    """Everything named like a run's, by tag (a probe namespace is its own tag).
+    Namespaces are listed after the rest: a harness makes its switch
+    namespace before anything else, so a piece seen here whose run has no
+    namespace listed belongs to a run that is gone."""
+    runs: dict[str, Leftovers] = {}
+    veths = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    for line in veths.splitlines():
+        name = line.split(": ", 2)[1].split("@")[0] if ": " in line else ""
+        if match := RUN_VETH.match(name):
+            runs.setdefault(match[1], Leftovers()).veths.append(name)
+    cgroups = cpu_cgroups()
+    for name in os.listdir(cgroups[0]) if cgroups else []:
+        if match := RUN_CGROUP.match(name):
+            runs.setdefault(match[1], Leftovers()).cgroups.append(os.path.join(cgroups[0], name))
+    for name in os.listdir(NETNS_ETC) if os.path.isdir(NETNS_ETC) else []:
+        if match := RUN_NAMESPACE.match(name):
+            runs.setdefault(match[1], Leftovers()).folders.append(os.path.join(NETNS_ETC, name))
+    for name in os.listdir(NETNS_RUN) if os.path.isdir(NETNS_RUN) else []:
+        if match := RUN_NAMESPACE.match(name):
+            runs.setdefault(match[1], Leftovers()).namespaces.append(name)
+        elif PROBE_NAMESPACE.match(name):
+            runs.setdefault(name, Leftovers()).namespaces.append(name)
+    return runs
+
+
+def namespace_identity(name: str) -> tuple[int, int] | None:
+    try:
+        found = os.stat(os.path.join(NETNS_RUN, name))
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+def namespace_age_s(name: str) -> float:
+    """Seconds since the namespace was made (its nsfs inode's time); 0 when
+    it is gone already, as young as can be, so never taken for a dead run's."""
+    try:
+        return time.time() - os.stat(os.path.join(NETNS_RUN, name)).st_mtime
+    except OSError:
+        return 0.0
+
+
+def has_exited(pid: int) -> bool:
+    """Gone, or a zombie left for its parent to reap."""
+    return (process_start(pid) or ("X", 0))[0] in "ZX"
+
+
+@contextlib.contextmanager
+def leftovers_lock() -> Iterator[None]:
+    """Held while leftovers are removed, so that runs starting together take
+    turns, and by a test that looks at a dead run's leftovers meanwhile."""
+    os.makedirs(REGISTRY, exist_ok=True)
+    with open(os.path.join(REGISTRY, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def remove_what_dead_runs_left() -> str | None:
+    """Removes the leftovers of every run whose owner is gone (the rule is in
+    the module's docstring) and prints, then returns, one line saying what
+    it removed; None when there was nothing. Runs that start together take
+    turns here, under a lock."""
+    with leftovers_lock():
+        # Leftovers first, the registry after: a run registers before it
+        # makes anything, so each run with pieces listed has its entry by then.
+        runs = find_leftovers()
+        owners = registered_owners()
+        for tag, alive in owners.items():
+            if not alive:
+                runs.setdefault(tag, Leftovers())
+        processes: dict[tuple[int, int], list[tuple[int, str]]] | None = None
+        dead: list[str] = []
+        for tag, left in runs.items():
+            if tag in owners:
+                if not owners[tag]:
+                    dead.append(tag)
+                continue
+            if not left.namespaces:
+                dead.append(tag)
+                continue
+            processes = processes if processes is not None else processes_by_namespace()
+            youngest_s = min(namespace_age_s(ns) for ns in left.namespaces)
+            running = [
+                pid
+                for ns in left.namespaces
+                for pid, state in processes.get(namespace_identity(ns) or (0, 0), [])
+                if state not in "TtZX"
+            ]
+            if youngest_s > UNREGISTERED_AGE_S and not running:
+                dead.append(tag)
+        if not dead:
+            return None
+        return remove_runs({tag: runs[tag] for tag in sorted(dead)})
+
+
+def remove_runs(runs: dict[str, Leftovers]) -> str:
+    processes = processes_by_namespace()
+    victims: set[int] = set()
+    for left in runs.values():
+        for ns in left.namespaces:
+            victims.update(pid for pid, _ in processes.get(namespace_identity(ns) or (0, 0), []))
+        for group in left.cgroups:
+            try:
+                with open(os.path.join(group, "cgroup.procs")) as procs:
+                    victims.update(int(pid) for pid in procs.read().split())
+            except OSError:
+                pass
+    victims = {pid for pid in victims if not has_exited(pid)}
+    victims.discard(os.getpid())
+    for pid in victims:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    end = time.monotonic() + 5
+    while time.monotonic() < end and not all(has_exited(pid) for pid in victims):
+        time.sleep(0.05)
+    removed = {
+        "processes killed": len(victims),
+        "namespaces": 0,
+        "cgroups": 0,
+        "/etc/netns folders": 0,
+        "veth ends": 0,
+    }
+    for left in runs.values():
+        for ns in left.namespaces:
+            done = subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+            removed["namespaces"] += done.returncode == 0
+        for folder in left.folders:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed["/etc/netns folders"] += not os.path.exists(folder)
+        for veth in left.veths:
+            done = subprocess.run(["ip", "link", "del", veth], capture_output=True)
+            removed["veth ends"] += done.returncode == 0
+        for group in left.cgroups:
+            removed["cgroups"] += remove_cgroup(group)
+    for tag in runs:
+        unregister_run(tag)
+    try:
+        os.rmdir(NETNS_ETC)  # only when no other run uses it
+    except OSError:
+        pass
+    counts = ", ".join(f"{what} {n}" for what, n in removed.items() if n) or "only the registry entry"
+    line = f"netns: removed what dead runs left ({', '.join(sorted(runs))}): {counts}"
+    print(line, file=sys.stderr)
+    return line
+
+
+def remove_cgroup(group: str) -> bool:
+    """Removes an emptied cgroup, waiting up to 5 s for exited processes to leave it."""
+    for _ in range(50):
+        try:
+            os.rmdir(group)
+            return True
+        except FileNotFoundError:
+            return False
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
 class Node(LineProcess):
     """One rumour node process in a host namespace (see tests/lineproc.py)."""
 
@@ -153,6 +427,7 @@ class Network:
         self.created: list[str] = []
         self.blackholes: list[tuple[int, int]] = []
         self.shapers: dict[int, LineProcess] = {}
+        self.spawned: list[LineProcess] = []
         self.cgroups: list[str] = []
         self.busy: list[subprocess.Popen[bytes]] = []
         self.cycles: list[tuple[threading.Event, threading.Thread]] = []
@@ -175,6 +450,8 @@ class Network:
 
     def __enter__(self) -> Network:
         try:
+            register_run(self.tag)
+            remove_what_dead_runs_left()
             sh("ip", "netns", "add", self.switch)
             self.created.append(self.switch)
             for bridge in ("bra", "brb"):
@@ -216,6 +493,9 @@ class Network:
         for shaper in self.shapers.values():
             shaper.kill()
         self.shapers = {}
+        for process in self.spawned:
+            process.kill()
+        self.spawned = []
         for ns in reversed(self.created):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
             shutil.rmtree(os.path.join(NETNS_ETC, ns), ignore_errors=True)
@@ -224,11 +504,20 @@ class Network:
             os.rmdir(NETNS_ETC)  # only when no other run uses it
         except OSError:
             pass
+        unregister_run(self.tag)
 
     def start(self, host: int, seed: str = "-", preset: str = "lan", name: str | None = None) -> Node:
         node = Node(self, host, name or f"h{host}", seed, preset)
         self.nodes.append(node)
         return node
+
+    def spawn(self, host: int, name: str, argv: list[str], **popen: object) -> LineProcess:
+        """Runs `argv` in `host`'s namespace as a line-protocol process (it
+        prints `ready ...` first, and should exit when its stdin closes);
+        killed on close, and by the next run's cleanup if this one is killed."""
+        process = LineProcess(name, ["ip", "netns", "exec", self.ns(host), *argv], **popen)
+        self.spawned.append(process)
+        return process
 
     def restart(self, node: Node, seed: str = "-", preset: str = "lan") -> Node:
         """Kills `node` and starts a new one, empty, under its name on its host."""
@@ -257,8 +546,16 @@ class Network:
         done = subprocess.run(argv, capture_output=True, text=True)
         return sorted({line.split()[0] for line in done.stdout.splitlines() if line.strip()})
 
-    def start_all(self, preset: str = "lan") -> list[Node]:
-        """A node on every host, each joining through the first."""
+    def seeds(self, hosts: list[int]) -> str:
+        """The seed argument naming `hosts` as configured seeds (`Config::seeds`)."""
+        return "seeds=" + ",".join(self.addr(h) for h in hosts)
+
+    def start_all(self, preset: str = "lan", seeds: list[int] | None = None) -> list[Node]:
+        """A node on every host, each joining through the first; or, given
+        `seeds`, every node (those hosts' too) configured with those hosts
+        as its seeds."""
+        if seeds is not None:
+            return [self.start(h, self.seeds(seeds), preset=preset) for h in range(self.hosts)]
         first = self.start(0, preset=preset)
         return [first] + [self.start(h, first.addr, preset=preset) for h in range(1, self.hosts)]
 
@@ -416,3 +713,10 @@ class Network:
     def heal(self) -> None:
         for h in range(self.hosts):
             sh("ip", "-n", self.switch, "link", "set", f"p{h}", "master", "bra")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--clean"]:
+        raise SystemExit("usage: netns.py --clean (removes what runs killed before their close left)")
+    if remove_what_dead_runs_left() is None:
+        print("netns: nothing left by dead runs")

@@ -3,16 +3,37 @@ as processes, loss, delay and duplication from shaper.py, partitions by
 splitting the switch, pauses with SIGSTOP, CPU starvation in bursts and
 under a cgroup CPU quota. `make test` runs the short set; `make faults` adds the scenarios
 marked `full`. Each test prints its figures. Skips with the reason where
-namespaces, NFQUEUE or the cgroup cpu controller are missing.
+namespaces, NFQUEUE or the cgroup cpu controller are missing. The last
+test checks that what a run killed with SIGKILL leaves is removed by the
+next run.
 """
 
 from __future__ import annotations
 
+import os
+import select
+import signal
+import subprocess
+import sys
 import time
+import uuid
 
 import pytest
 
-from netns import Network, why_no_shaping, why_no_throttling, why_not
+from netns import (
+    NETNS_ETC,
+    NETNS_RUN,
+    REGISTRY,
+    Network,
+    cpu_cgroups,
+    has_exited,
+    leftovers_lock,
+    namespace_identity,
+    processes_by_namespace,
+    why_no_shaping,
+    why_no_throttling,
+    why_not,
+)
 
 reason = why_not()
 pytestmark = pytest.mark.skipif(reason is not None, reason=reason or "")
@@ -287,3 +308,101 @@ def test_writes_on_both_sides_of_a_partition_converge_without_resurrection() -> 
             assert n.ask("get right-side", "get right-side") == "get right-side 1"
             assert n.ask("get shared", "get shared") == "get shared right", "the later write wins"
         print(f"writes on both sides of a 3/3 partition: every replica agrees {took:.2f} s after the heal")
+
+
+# A run that makes everything the harness can leave behind, prints its tag
+# and waits to be killed: h2 paused (a stopped node outlives its parent),
+# h1 under a CPU quota with a busy loop, a shaper on h0, /etc/netns files.
+RUN_TO_KILL = """
+import time
+from netns import Network, why_no_shaping, why_no_throttling
+net = Network(3).__enter__()
+net.set_name("seed.rumour.test", 0)
+nodes = net.start_all()
+if why_no_shaping() is None:
+    net.shape(delay_ms=1, hosts=[0])
+if why_no_throttling() is None:
+    net.throttle(nodes[1], 0.5)
+nodes[2].pause()
+print(net.tag, flush=True)
+time.sleep(600)
+"""
+
+
+def command(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline") as cmdline:
+            return " ".join(os.path.basename(word) for word in cmdline.read().split("\0") if word)
+    except OSError:
+        return "?"
+
+
+def test_what_a_run_killed_with_sigkill_left_is_removed_by_the_next_and_a_live_run_is_untouched(
+    capsys: pytest.CaptureFixture[str], tmp_path
+) -> None:
+    here = os.path.dirname(os.path.abspath(__file__))
+    unregistered = f"rm{uuid.uuid4().hex[:5]}sw"  # as a harness before the registry made it, just now
+    subprocess.run(["ip", "netns", "add", unregistered], check=True, capture_output=True)
+    try:
+        with Network(2) as live:
+            live_node = live.start(0)
+            with open(tmp_path / "stderr", "w") as errors:
+                run = subprocess.Popen(
+                    [sys.executable, "-c", RUN_TO_KILL],
+                    cwd=here,
+                    stdout=subprocess.PIPE,
+                    stderr=errors,
+                    text=True,
+                    start_new_session=True,
+                )
+            assert run.stdout is not None
+            ready, _, _ = select.select([run.stdout], [], [], 30)
+            tag = run.stdout.readline().strip() if ready else ""
+            # Held from the kill until the leftovers are seen, so that no run
+            # starting meanwhile removes them first.
+            with leftovers_lock():
+                run.send_signal(signal.SIGKILL)
+                run.wait()
+                assert tag, (tmp_path / "stderr").read_text()
+
+                namespaces = [f"rm{tag}sw"] + [f"rm{tag}h{h}" for h in range(3)]
+                groups = [os.path.join(cpu_cgroups()[0], f"rumour-{tag}-h1")] if no_throttling is None else []
+                # The nodes and the shaper that still run exit as their stdin closes.
+                end = time.monotonic() + 5
+                while time.monotonic() < end:
+                    processes = processes_by_namespace()
+                    inside = [p for ns in namespaces for p in processes.get(namespace_identity(ns), [])]
+                    if all(state in "TZ" for _, state in inside):
+                        break
+                    time.sleep(0.05)
+                left = [pid for pid, _ in inside]
+                for group in groups:
+                    with open(os.path.join(group, "cgroup.procs")) as procs:
+                        left += [int(pid) for pid in procs.read().split()]
+                left = sorted(pid for pid in set(left) if not has_exited(pid))
+                commands = [command(pid) for pid in left]
+                assert os.path.exists(os.path.join(REGISTRY, tag))
+                assert all(os.path.exists(os.path.join(NETNS_RUN, ns)) for ns in namespaces)
+                assert all(os.path.isdir(os.path.join(NETNS_ETC, ns)) for ns in namespaces[1:])
+                assert all(os.path.isdir(group) for group in groups)
+                assert any("polyglot_peer h2" in c for c in commands), f"the paused node stays: {commands}"
+                if groups:
+                    assert any("while True" in c for c in commands), f"the busy loop stays: {commands}"
+                capsys.readouterr()
+
+            with Network(2):
+                cleaned = capsys.readouterr().err
+
+            assert not os.path.exists(os.path.join(REGISTRY, tag))
+            assert not any(os.path.exists(os.path.join(NETNS_RUN, ns)) for ns in namespaces)
+            assert not any(os.path.exists(os.path.join(NETNS_ETC, ns)) for ns in namespaces)
+            assert not any(os.path.exists(group) for group in groups)
+            assert not [pid for pid in left if not has_exited(pid)]
+            assert os.path.exists(os.path.join(NETNS_RUN, unregistered)), "too young to be a dead run's"
+            assert all(os.path.exists(os.path.join(NETNS_RUN, live.ns(h))) for h in range(2))
+            assert live_node.members() == ["h0"], "the live run's node still answers"
+    finally:
+        subprocess.run(["ip", "netns", "del", unregistered], capture_output=True)
+    with capsys.disabled():
+        print(f"left by the run {tag} killed with SIGKILL: {len(namespaces)} namespaces, cgroups {groups},")
+        print(f"processes {commands}; the next run: {cleaned.strip() or '(another run removed them)'}")

@@ -3,7 +3,7 @@
 //! `polyglot_peer NAME SEED [BIND [PRESET]]` (PRESET: lan, wan or local,
 //! with `-swim` appended for plain SWIM without the Lifeguard refinements;
 //! default 127.0.0.1:0 and local). SEED is `-` (none), an address joined
-//! once at start (failing when it does not answer), or
+//! at start (up to 5 attempts, each failure printed as `join-failed N ERROR`), or
 //! `seeds=ADDR[,ADDR...]`: `Config::seeds`, tried until one answers, with
 //! `cluster-joined VIA` printed when the node joins. The environment
 //! variable `RUMOUR_PEERS_FILE` sets `Config::peers_file`. It also prints `suspect NAME` when it
@@ -24,6 +24,24 @@ fn say(line: String) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
+}
+
+/// Joins `seed` once, trying again up to four more times a second apart:
+/// on a lossy link (the fault tests drop 10 % of packets) a single TCP
+/// push-pull can time out, and the test should see why, not a silent exit.
+fn join_with_retries(node: &Node, seed: &str) -> Result<(), rumour::JoinError> {
+    let mut attempt = 1;
+    loop {
+        match node.join(&[seed]) {
+            Ok(_) => return Ok(()),
+            Err(e) if attempt < 5 => {
+                say(format!("join-failed {attempt} {e}"));
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -59,7 +77,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ => {}
     })?;
     if seed != "-" && !seed.starts_with("seeds=") {
-        node.join(&[seed])?;
+        join_with_retries(&node, &seed)?;
     }
     say(format!("ready {}", node.addr()));
     for line in std::io::stdin().lock().lines() {
