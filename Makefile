@@ -3,7 +3,7 @@
 # never rewritten), in tests as in `make dist`.
 CARGO ?= cargo --locked
 
-.PHONY: demo demo-sim test lint dist install-test versions interop python-test node-test c-test polyglot-test faults faults-short soak bench bench-python bench-node bench-memberlist bench-memberlist-coldstart golden fuzz
+.PHONY: demo demo-sim test lint dist install-test versions interop python-test node-test c-test polyglot-test faults faults-short hostile hostile-short soak bench bench-agent bench-python bench-node bench-c bench-memberlist bench-memberlist-coldstart golden fuzz notebooks
 
 # Five real nodes on loopback, narrated: joins, metadata, a broadcast, a
 # crash, a leave, a restart. Finishes by itself in well under a minute.
@@ -26,6 +26,7 @@ test: lint
 	$(MAKE) versions
 	$(MAKE) install-test
 	$(MAKE) faults-short
+	$(MAKE) hostile-short
 
 # Release artefacts in target/dist, from the same sources and the one
 # version (dist/dist.sh): the C tarball, the manylinux wheel and sdist, the
@@ -50,8 +51,8 @@ versions:
 # stubtest, the package by mypy, the examples and the notebook run).
 python-test:
 	sh bindings-python/setup-venv.sh
-	cd bindings-python && ../.venv/bin/ruff check python tests benches ../examples/python ../tests/polyglot ../tests/faults ../tests/lineproc.py
-	cd bindings-python && ../.venv/bin/ruff format --check python tests benches ../examples/python ../tests/polyglot ../tests/faults ../tests/lineproc.py
+	cd bindings-python && ../.venv/bin/ruff check python tests benches ../examples/python ../tests/polyglot ../tests/faults ../tests/hostile ../tests/lineproc.py
+	cd bindings-python && ../.venv/bin/ruff format --check python tests benches ../examples/python ../tests/polyglot ../tests/faults ../tests/hostile ../tests/lineproc.py
 	cd bindings-python && ../.venv/bin/python -m pytest -q tests
 
 # The Node binding: `npm install` (which builds the addon with napi-rs),
@@ -75,10 +76,16 @@ c-test:
 	$(MAKE) -C bindings-c examples PREFIX=$(CURDIR)/target/c/prefix
 
 # One cluster, four languages (tests/polyglot): a Rust, a C, a Python and a
-# Node.js node in four processes. Needs python-test, node-test and c-test
-# to have built the bindings.
+# Node.js node in four processes; and the rumour command's agent with a Go
+# memberlist node (tests/interop/build.sh, which installs Go and memberlist
+# from Debian when root) and a Python node. Needs python-test, node-test
+# and c-test to have built the bindings.
 polyglot-test:
 	$(CARGO) build --release -p rumour-demo --bin polyglot_peer
+	$(CARGO) build --release -p rumour-cli
+	# Without Go (and not root to install it) build.sh exits 3: the agent's
+	# test with a Go node then skips, as `make interop` does.
+	sh tests/interop/build.sh $(CURDIR)/target/interop/peer || [ $$? -eq 3 ]
 	$(MAKE) -C bindings-c all
 	mkdir -p target/polyglot
 	cc -std=c11 -Wall -Werror -Ibindings-c/include tests/polyglot/peer.c -o target/polyglot/peer_c \
@@ -99,6 +106,19 @@ faults:
 faults-short:
 	$(CARGO) build --release -p rumour-demo --bin polyglot_peer
 	.venv/bin/python -m pytest -q -s -p no:cacheprovider -m "not full" tests/faults
+
+# Attacks on one node from this machine (tests/hostile): UDP garbage and
+# forged packets, compression bombs, absurd streams, connection churn,
+# hostile state writes; each checks the victim keeps answering probes, its
+# memory stays bounded and a counter records what it refused.
+# `hostile-short` is part of `test`; `hostile` adds the longer attacks.
+hostile:
+	sh bindings-python/setup-venv.sh
+	.venv/bin/python -m pytest -q -s -p no:cacheprovider tests/hostile
+
+hostile-short:
+	sh bindings-python/setup-venv.sh
+	.venv/bin/python -m pytest -q -s -p no:cacheprovider -m "not full" tests/hostile
 
 # 30 minutes, 20 nodes in namespaces, random faults from SOAK_SEED on half
 # of them (partitions, pauses, kills and restarts): false failures, missed
@@ -126,20 +146,40 @@ lint:
 # partition repair with 100,000 keys).
 # seeds: cold start of 100 nodes with the seed last, and two islands of 50
 # merging (issue 16; BENCH_RUNS, about 40 s a run).
+# Then bench-agent.
 bench:
 	$(CARGO) bench -p rumour --bench loopback --bench sim_10k --bench paper_check_7 --bench state --bench seeds
+	$(MAKE) bench-agent
+	$(MAKE) bench-python bench-node bench-c
 
-# The Python binding: events per second to async and blocking consumers,
-# the cost of broadcast(), the CPU of an idle 10-node cluster (about 2 min).
+# The rumour command (issue 19): the agent's idle CPU and VmRSS beside a
+# bare node's (the measured member of a 10-node lan() cluster, alternating
+# runs), and GET /v1/members per second with 100 members and 4 keep-alive
+# clients (about 5 minutes; BENCH_RUNS, BENCH_WINDOW_SECS, BENCH_PART=idle
+# or http; JSON in target/bench/agent.json).
+bench-agent:
+	$(CARGO) bench -p rumour-cli --bench agent
+
+# The Python binding: events per second delivered to async for, blocking
+# and callback consumers from a producer in another process (flood.py;
+# target/bench/python_events.json), the cost of broadcast(), the CPU of an
+# idle 10-node cluster (about 3 min; ONLY=events for the first part).
 bench-python:
 	sh bindings-python/setup-venv.sh
 	.venv/bin/python bindings-python/benches/bench_python.py
 
-# The Node binding: events per second to a listener and to an async
-# iterator, the cost of broadcast().
+# The Node binding: events per second delivered to an async iterator and
+# a listener from a producer in another process (bench/flood.mjs;
+# target/bench/node_events.json), the cost of broadcast().
 bench-node:
 	cd bindings-node && npm install --no-audit --no-fund && npm run build
 	node bindings-node/bench/bench.mjs
+
+# The C library: events per second to a callback, one event a call against
+# a batch a call (rumour_node_start_batched), from flood.py in another
+# process (target/bench/c_events.json).
+bench-c:
+	$(MAKE) -C bindings-c bench
 
 # The same loopback measurements on HashiCorp memberlist (Debian's Go 0.2.2
 # packages: golang-go, golang-github-hashicorp-memberlist-dev), for a side
@@ -153,6 +193,14 @@ bench-memberlist:
 # target/bench/memberlist_coldstart.json).
 bench-memberlist-coldstart:
 	sh core/benches/go/run.sh coldstart -nodes 100 -runs 3 -json target/bench/memberlist_coldstart.json
+
+# Re-executes the simulator notebooks (examples/python/notebooks) at full
+# size and stamps each with a hash of its inputs; run it after changing a
+# notebook, the simulator, proto or wire, and commit the result (the Python
+# tests check the stamps). About 3 minutes; N=10,000 needs about 11 GiB.
+notebooks:
+	sh bindings-python/setup-venv.sh
+	.venv/bin/python examples/python/notebooks/refresh.py run
 
 # Re-captures the golden wire vectors from Debian's Go memberlist.
 golden:
