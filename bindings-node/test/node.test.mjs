@@ -155,13 +155,22 @@ test('the replicated map, watches and iterators with loss reporting', async () =
   await sleep(300)
   let lost = 0
   let changes = 0
-  for (;;) {
-    const next = await Promise.race([flood.next(), sleep(300).then(() => null)])
-    if (!next) break
-    if (next.value.type === 'eventsLost') lost += next.value.count
-    else changes += 1
+  const drain = async () => {
+    for (;;) {
+      const next = await Promise.race([flood.next(), sleep(300).then(() => null)])
+      if (!next) break
+      if (next.value.type === 'eventsLost') lost += next.value.count
+      else changes += 1
+    }
   }
-  assert.ok(lost > 0 && changes <= 4096 && lost + changes >= 5000, `${lost} lost, ${changes} delivered`)
+  await drain()
+  // A loss the native queue has not reported yet goes in front of the
+  // next change that fits: one more write brings out whatever is left.
+  await b.state.put('flood/last', 'v')
+  assert.ok(await waitUntil(() => a.state.get('flood/last'), 10000))
+  await sleep(300)
+  await drain()
+  assert.ok(lost > 0 && changes <= 4097 && lost + changes >= 5001, `${lost} lost, ${changes} delivered`)
   for (const n of [a, b, c]) await n.close()
 })
 
