@@ -65,6 +65,27 @@ impl Proto {
         sent
     }
 
+    /// Lets a driver sleep through gossip ticks that would send nothing.
+    ///
+    /// A tick with nothing queued sends nothing (`gossip` returns at once),
+    /// yet at the LAN preset's 200 ms it is five of an idle node's eight
+    /// wake-ups a second. A driver that calls this after every input and
+    /// after every [`Proto::handle_timeout`], with the time it handled them
+    /// at, gets no gossip tick from [`Proto::poll_timeout`] while the queues
+    /// are empty. Once something is queued, the next tick is the first on
+    /// the usual grid after the moment it was queued (the ticks missed had
+    /// nothing to send), so rumours leave exactly when they would have: the
+    /// protocol's timing does not change. A driver that never calls it (the
+    /// simulator, which pays nothing for a wake-up) sees every tick.
+    pub fn park_idle_gossip(&mut self, now: Instant) {
+        let Some(at) = self.timers.gossip else { return };
+        if self.queued_broadcasts() == 0 {
+            self.gossip_parked = true;
+        } else if std::mem::take(&mut self.gossip_parked) && at <= now {
+            self.timers.gossip = Some(super::machine::next_tick(at, self.cfg.gossip_interval, now));
+        }
+    }
+
     /// Asks for an extra gossip round at the end of the current input
     /// (see the module documentation): the news just queued is urgent.
     pub(super) fn gossip_soon(&mut self) {
@@ -84,6 +105,7 @@ impl Proto {
 
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
     use std::time::{Duration, Instant};
 
     use crate::proto::tests::{addr, dead_packet, member, suspect_packet};
@@ -169,5 +191,97 @@ mod tests {
         p.handle_timeout(tick.max(t2));
         assert!(sent(&mut p).iter().any(|b| carries_dead(b)), "the tick sends it");
         assert_eq!(p.stats().prompt_gossip_packets, 0);
+    }
+
+    /// What a driver saw over `secs` virtual seconds of node n0 in a
+    /// cluster of 10 whose members never answer (so probes fail, suspicions
+    /// and verdicts are queued by the timers), with two broadcasts and a
+    /// forged suspicion as inputs: every packet with its time, and the
+    /// number of wake-ups. With `park`, the driver calls
+    /// `park_idle_gossip` after each input and timeout, as the runtime does.
+    fn drive(park: bool, secs: u64) -> (Vec<(Duration, SocketAddr, Vec<u8>)>, usize) {
+        let t0 = Instant::now();
+        let mut p = node(10, true, t0);
+        let mut inputs: Vec<(Duration, u8)> = vec![
+            (Duration::from_millis(1_234), 0),
+            (Duration::from_millis(3_310), 1),
+            (Duration::from_millis(9_050), 0),
+        ];
+        inputs.reverse();
+        let (mut out, mut wakes) = (Vec::new(), 0);
+        let end = t0 + Duration::from_secs(secs);
+        loop {
+            let timer = p.poll_timeout().unwrap_or(end);
+            let input = inputs.last().map(|(at, _)| t0 + *at);
+            let now = input.map_or(timer, |i| i.min(timer));
+            if now >= end {
+                break;
+            }
+            if input == Some(now) {
+                match inputs.pop().unwrap().1 {
+                    0 => p.broadcast(b"news").unwrap(),
+                    _ => p.handle_packet(addr(2), &suspect_packet("n1", "n2"), now),
+                }
+                if park {
+                    p.park_idle_gossip(now);
+                }
+            }
+            if p.poll_timeout().is_some_and(|t| t <= now) {
+                wakes += 1;
+                p.handle_timeout(now);
+                if park {
+                    p.park_idle_gossip(now);
+                }
+            }
+            while let Some(t) = p.poll_transmit() {
+                out.push((now - t0, t.to, t.payload));
+            }
+        }
+        (out, wakes)
+    }
+
+    #[test]
+    fn a_parked_gossip_timer_sends_the_same_packets_at_the_same_times_with_fewer_wake_ups() {
+        let (plain, plain_wakes) = drive(false, 40);
+        let (parked, parked_wakes) = drive(true, 40);
+        assert!(plain.len() > 50, "the run has traffic to compare: {}", plain.len());
+        assert!(plain.iter().any(|(_, _, b)| carries_dead(b)), "verdicts were gossiped");
+        assert_eq!(plain.len(), parked.len());
+        for (a, b) in plain.iter().zip(&parked) {
+            assert_eq!(a, b, "same packet, same time, same member");
+        }
+        // 40 s of 200 ms ticks is 200 wake-ups for gossip alone; parked,
+        // only the ticks with something queued remain.
+        assert!(plain_wakes >= 200, "{plain_wakes}");
+        assert!(parked_wakes * 2 < plain_wakes, "parked {parked_wakes} against {plain_wakes}");
+    }
+
+    #[test]
+    fn a_rumour_queued_while_parked_leaves_at_the_next_tick_of_the_grid() {
+        let t0 = Instant::now();
+        let mut p = node(10, true, t0);
+        // Run the timers until the queue is empty (the node's own alive goes
+        // out first) and the gossip tick is the next thing due.
+        for _ in 0..200 {
+            let next = p.poll_timeout().unwrap();
+            if Some(next) == p.timers.gossip && p.queued_broadcasts() == 0 {
+                break;
+            }
+            p.handle_timeout(next);
+            sent(&mut p);
+        }
+        let tick = p.timers.gossip.unwrap();
+        assert_eq!(p.poll_timeout(), Some(tick));
+        assert_eq!(p.queued_broadcasts(), 0);
+        p.park_idle_gossip(tick - Duration::from_millis(1));
+        assert!(p.poll_timeout().is_none_or(|t| t > tick), "the idle tick is left out");
+        // A broadcast queued 1.05 ticks after a tick that passed unseen
+        // leaves at the first tick of the grid after it, as it would have.
+        let interval = p.config().gossip_interval;
+        let queued = tick + interval + interval / 20;
+        p.broadcast(b"late news").unwrap();
+        p.park_idle_gossip(queued);
+        assert_eq!(p.timers.gossip, Some(tick + interval * 2));
+        assert!(p.poll_timeout().is_some_and(|t| t <= tick + interval * 2));
     }
 }

@@ -462,6 +462,9 @@ pub struct Proto {
     pub(super) probe_pending: bool,
     /// An extra gossip round is due at the end of this input (gossip.rs).
     pub(super) gossip_due: bool,
+    /// Nothing was queued when the driver last asked (gossip.rs
+    /// `park_idle_gossip`): the gossip ticks are left out of `poll_timeout`.
+    pub(super) gossip_parked: bool,
     pub(super) probe_index: usize,
     pub(super) relays: HashMap<u32, Relay>,
     pub(super) timers: Timers,
@@ -541,6 +544,7 @@ impl Proto {
             probe: None,
             probe_pending: false,
             gossip_due: false,
+            gossip_parked: false,
             probe_index: 0,
             relays: HashMap::new(),
             timers: Timers::default(),
@@ -1008,7 +1012,11 @@ impl Proto {
         }
         if let Some(at) = self.timers.gossip.filter(|t| *t <= now) {
             self.timers.gossip = Some(next_tick(at, self.cfg.gossip_interval, now));
-            self.gossip(now);
+            // Parked, the ticks up to now passed with nothing queued (what a
+            // probe timer above just queued waits for the next one).
+            if !self.gossip_parked {
+                self.gossip(now);
+            }
         }
         if self.timers.push_pull.is_some_and(|t| t <= now) {
             let interval = super::push_pull::push_pull_scale(self.cfg.push_pull_interval, self.members.len());
@@ -1042,7 +1050,9 @@ impl Proto {
             }
         };
         consider(self.timers.probe);
-        consider(self.timers.gossip);
+        if !self.gossip_parked {
+            consider(self.timers.gossip);
+        }
         consider(self.timers.push_pull);
         consider(self.timers.resync.map(|(at, _)| at));
         consider(self.timers.reconnect);
@@ -1177,7 +1187,7 @@ impl Proto {
 
 /// The first tick of a `period` grid anchored at `at` that lies after `now`
 /// (missed ticks are dropped, as Go's ticker drops them).
-fn next_tick(at: Instant, period: Duration, now: Instant) -> Instant {
+pub(super) fn next_tick(at: Instant, period: Duration, now: Instant) -> Instant {
     let mut next = at + period;
     if next <= now {
         let behind = now.duration_since(at).as_nanos() / period.as_nanos().max(1);

@@ -6,7 +6,9 @@
 //! time comes in as an argument, randomness from a seeded [`Rng`], and every
 //! output is pulled ([`Proto::poll_transmit`], [`Proto::poll_stream`],
 //! [`Proto::poll_event`], [`Proto::poll_timeout`]). The runtime and the
-//! simulator drive the same code.
+//! simulator drive the same code; the runtime, which pays for every
+//! wake-up, also calls [`Proto::park_idle_gossip`] so it sleeps through
+//! gossip ticks that would send nothing.
 
 mod awareness;
 mod broadcast_queue;

@@ -182,6 +182,8 @@ impl Driver {
             self.check_leave();
             self.answer_joined_waiters();
             self.save_peers(false);
+            // What flush did (a stream that could not open) may have queued.
+            self.proto.park_idle_gossip(Instant::now());
             let wake = self.next_wake();
             tokio::select! {
                 r = udp.recv_from(&mut buf) => {
@@ -202,6 +204,9 @@ impl Driver {
                 _ = sleep_until(wake), if wake.is_some() => {}
             }
             let now = Instant::now();
+            // No wake-ups for gossip ticks with nothing to send; the ticks
+            // keep their times (gossip.rs, `park_idle_gossip`).
+            self.proto.park_idle_gossip(now);
             if self.proto.poll_timeout().is_some_and(|t| t <= now) {
                 let rounds = self.proto.gossip_rounds();
                 self.proto.handle_timeout(now);
@@ -209,6 +214,7 @@ impl Driver {
                     // The turn's time, with whatever else fell due in it.
                     self.proto.observe_gossip_round(now.elapsed());
                 }
+                self.proto.park_idle_gossip(now);
             }
             self.record_metrics(now);
         }
