@@ -25,7 +25,7 @@ pub use proto::{
     Config, ConfigError, Digest, Event, JoinStatus, Lifetime, Member, MemberState, StateChange, StateConfig,
     StateEntry, StateError, Timestamp,
 };
-pub use runtime::{JoinError, Node, NodeError, NodeStats, StartError, State};
+pub use runtime::{JoinError, Node, NodeError, NodeStats, SharedRuntime, StartError, State};
 
 /// The README's Rust examples, compiled (and the runnable ones run) as
 /// doctests, so the front page cannot drift from the API.

@@ -433,3 +433,40 @@ fn nodes_that_agree_report_the_same_digest() {
     b.state().put("k", b"v").unwrap();
     assert!(wait_until(Duration::from_secs(5), || a.digest().unwrap() == b.digest().unwrap()), "the write spread");
 }
+
+#[test]
+fn twenty_nodes_on_one_shared_runtime_thread_converge_detect_a_crash_and_shut_down() {
+    use rumour::{SharedRuntime, StartError};
+    assert!(matches!(SharedRuntime::new(0), Err(StartError::Runtime(e)) if e.to_string().contains("threads = 0")));
+    let shared = SharedRuntime::new(1).expect("a shared runtime");
+    let failed = Arc::new(Mutex::new(Vec::new()));
+    let nodes: Vec<Node> = (0..20)
+        .map(|i| {
+            let seen = failed.clone();
+            shared
+                .start_with_callback(config(&format!("sh{i}")), move |e: &Event| {
+                    if let Event::MemberFailed(m) = e {
+                        seen.lock().unwrap().push(m.name.to_string());
+                    }
+                })
+                .expect("node starts on the shared runtime")
+        })
+        .collect();
+    let seed = nodes[0].addr().to_string();
+    for node in &nodes[1..] {
+        assert_eq!(node.join(&[seed.as_str()]), Ok(1), "{} joins through {seed}", node.name());
+    }
+    let refs: Vec<&Node> = nodes.iter().collect();
+    assert!(wait_until(Duration::from_secs(10), || all_see(&refs, 20)), "20 nodes see 20 alive");
+    // A crash: one node stops without leaving; the others fail it.
+    nodes[19].shutdown();
+    assert_eq!(nodes[19].members(), Err(NodeError::Shutdown), "a stopped node says so");
+    let failed_by_all = || failed.lock().unwrap().iter().filter(|n| *n == "sh19").count() == 19;
+    assert!(wait_until(Duration::from_secs(15), failed_by_all), "{:?}", failed.lock().unwrap());
+    // Dropping the handle leaves the nodes running on the pool they hold.
+    drop(shared);
+    assert!(wait_until(Duration::from_secs(5), || all_see(&refs[..19], 19)));
+    for n in &nodes[..19] {
+        n.shutdown();
+    }
+}

@@ -13,6 +13,7 @@ use super::dispatch::{Callback, DispatchCounters, Dispatcher, EventStream, Subsc
 use super::driver::{Command, Driver, RuntimeCounters};
 use super::error::{JoinError, NodeError, StartError};
 use super::peers_file::PeersFile;
+use super::shared::SharedPool;
 use super::state::State;
 use crate::metrics::NodeMetrics;
 use crate::proto::{CommandError, Config, Digest, Event, JoinStatus, Member, Proto, ProtoStats};
@@ -56,7 +57,8 @@ pub struct NodeStats {
 }
 
 /// A running rumour node: a member of a cluster, on a background thread
-/// with its own tokio runtime, driven by [`crate::proto`].
+/// with its own tokio runtime (or, started through a [`crate::SharedRuntime`], a
+/// task on that one), driven by [`crate::proto`].
 ///
 /// Every method may be called from any thread, and from async code (the
 /// `_async` twins never block); all of them validate their input and return
@@ -83,11 +85,20 @@ pub struct Node {
     addr: SocketAddr,
     bound: SocketAddr,
     commands: mpsc::UnboundedSender<Command>,
-    runtime: Mutex<Option<JoinHandle<()>>>,
+    runtime: Mutex<Option<Driving>>,
     dispatcher: Mutex<Dispatcher>,
     pub(super) subscribers: Arc<Subscribers>,
     dispatch_counters: Arc<DispatchCounters>,
     counters: Arc<RuntimeCounters>,
+}
+
+/// Where a node's driver runs, and how to wait for its end.
+enum Driving {
+    /// A thread of its own, with its own runtime (the default).
+    Thread(JoinHandle<()>),
+    /// A task on a [`crate::SharedRuntime`]: `ended` disconnects when it ends. The
+    /// node keeps the pool alive while it runs.
+    Task { ended: std::sync::mpsc::Receiver<()>, _pool: Arc<SharedPool> },
 }
 
 impl std::fmt::Debug for Node {
@@ -133,7 +144,17 @@ impl Node {
         Self::start_inner(config, Some(Callback::Batch(Box::new(callback))))
     }
 
-    fn start_inner(mut config: Config, callback: Option<Callback>) -> Result<Node, StartError> {
+    fn start_inner(config: Config, callback: Option<Callback>) -> Result<Node, StartError> {
+        Self::start_on(config, callback, None)
+    }
+
+    /// Starts a node whose driver runs on `shared`, or on a runtime thread
+    /// of its own when `None`.
+    pub(super) fn start_on(
+        mut config: Config,
+        callback: Option<Callback>,
+        shared: Option<&Arc<SharedPool>>,
+    ) -> Result<Node, StartError> {
         if config.name.is_empty() {
             config.name = default_name();
         }
@@ -164,29 +185,36 @@ impl Node {
         let io_error = |what: &'static str| move |e| StartError::Bind { addr: bound, what, source: e };
         tcp.set_nonblocking(true).map_err(io_error("tcp"))?;
         udp.set_nonblocking(true).map_err(io_error("udp"))?;
-        let runtime = std::thread::Builder::new()
-            .name(format!("rumour-{name}"))
-            .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        tracing::error!(target: "rumour", error = %e, "cannot build the node's runtime");
-                        return;
-                    }
-                };
-                rt.block_on(async move {
-                    let (Ok(udp), Ok(tcp)) =
-                        (tokio::net::UdpSocket::from_std(udp), tokio::net::TcpListener::from_std(tcp))
-                    else {
-                        tracing::error!(target: "rumour", "cannot register the node's sockets");
-                        return;
-                    };
-                    let (inputs_tx, inputs_rx) = mpsc::channel(64);
-                    let driver = Driver::new(proto, Arc::new(udp), inputs_tx, driver_counters, sink, peers_file);
-                    driver.run(tcp, commands_rx, inputs_rx).await;
+        let drive = async move {
+            let (Ok(udp), Ok(tcp)) = (tokio::net::UdpSocket::from_std(udp), tokio::net::TcpListener::from_std(tcp))
+            else {
+                tracing::error!(target: "rumour", "cannot register the node's sockets");
+                return;
+            };
+            let (inputs_tx, inputs_rx) = mpsc::channel(64);
+            let driver = Driver::new(proto, Arc::new(udp), inputs_tx, driver_counters, sink, peers_file);
+            driver.run(tcp, commands_rx, inputs_rx).await;
+        };
+        let runtime = match shared {
+            None => Driving::Thread(
+                std::thread::Builder::new()
+                    .name(format!("rumour-{name}"))
+                    .spawn(move || match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                        Ok(rt) => rt.block_on(drive),
+                        Err(e) => tracing::error!(target: "rumour", error = %e, "cannot build the node's runtime"),
+                    })
+                    .map_err(StartError::Runtime)?,
+            ),
+            Some(pool) => {
+                // Dropped when the driver ends (or the pool drops the task).
+                let (ended_tx, ended) = std::sync::mpsc::channel::<()>();
+                pool.handle().spawn(async move {
+                    drive.await;
+                    drop(ended_tx);
                 });
-            })
-            .map_err(StartError::Runtime)?;
+                Driving::Task { ended, _pool: pool.clone() }
+            }
+        };
         let node = Node {
             name,
             addr,
@@ -290,8 +318,14 @@ impl Node {
         if dispatcher.is_current() {
             self.subscribers.stopped.store(true, Ordering::Release);
         } else {
-            if let Some(t) = self.runtime.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                let _ = t.join();
+            match self.runtime.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                Some(Driving::Thread(t)) => {
+                    let _ = t.join();
+                }
+                Some(Driving::Task { ended, .. }) => {
+                    let _ = ended.recv();
+                }
+                None => {}
             }
             dispatcher.join();
         }
