@@ -146,9 +146,11 @@ lint:
 # partition repair with 100,000 keys).
 # seeds: cold start of 100 nodes with the seed last, and two islands of 50
 # merging (issue 16; BENCH_RUNS, about 40 s a run).
+# idle: the CPU of an idle 100-node cluster, rumour and Go memberlist
+# alternating (issue 21; BENCH_RUNS pairs, 3 by default, about 5 minutes).
 # Then bench-agent.
 bench:
-	$(CARGO) bench -p rumour --bench loopback --bench sim_10k --bench paper_check_7 --bench state --bench seeds
+	$(CARGO) bench -p rumour --bench loopback --bench sim_10k --bench paper_check_7 --bench state --bench seeds --bench idle
 	$(MAKE) bench-agent
 	$(MAKE) bench-python bench-node bench-c
 

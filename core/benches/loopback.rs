@@ -46,26 +46,6 @@ fn wait(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     done()
 }
 
-/// Process CPU time (user + system), from /proc/self/stat.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // After the ")": state is field 0; utime and stime are 11 and 12.
-    let ticks: f64 = fields.get(11..13).map_or(0.0, |f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum());
-    ticks / 100.0 // USER_HZ is 100 on Linux
-}
-
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
-}
-
 fn main() {
     let n: usize = std::env::var("BENCH_NODES").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
     let steady_secs: u64 = std::env::var("BENCH_STEADY_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
@@ -73,7 +53,7 @@ fn main() {
     let crashes: usize =
         std::env::var("BENCH_CRASHES").ok().and_then(|v| v.parse().ok()).unwrap_or(30).clamp(1, (n.max(5) - 2) / 3);
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let rss_before = rss_mib();
+    let rss_before = support::rss_mib();
     let start = |i: usize, bind: String| {
         let seen = seen.clone();
         let cfg = Config { name: format!("b{i}"), bind, ..Config::lan() };
@@ -128,7 +108,7 @@ fn main() {
     };
     assert!(wait(Duration::from_secs(60), || all_alive(&nodes, n)), "the cluster did not converge in 60 s");
     let converge_s = joins_start.elapsed().as_secs_f64();
-    let rss_per_node = (rss_mib() - rss_before) / n as f64;
+    let rss_per_node = (support::rss_mib() - rss_before) / n as f64;
 
     // Broadcasts: 20, from different nodes, each until every other node has it.
     let mut spreads = Vec::new();
@@ -154,9 +134,9 @@ fn main() {
     };
     let (p0, b0) = stats(&nodes);
     let suspicions0 = seen.lock().unwrap().suspicions;
-    let (cpu0, wall0) = (cpu_seconds(), Instant::now());
+    let (cpu0, wall0) = (support::cpu_seconds(), Instant::now());
     std::thread::sleep(Duration::from_secs(steady_secs));
-    let (cpu1, wall) = (cpu_seconds(), wall0.elapsed().as_secs_f64());
+    let (cpu1, wall) = (support::cpu_seconds(), wall0.elapsed().as_secs_f64());
     let (p1, b1) = stats(&nodes);
     let false_suspicions = seen.lock().unwrap().suspicions - suspicions0;
     let cpu_pct_per_node = (cpu1 - cpu0) / wall / n as f64 * 100.0;
