@@ -204,3 +204,42 @@ fn a_join_and_a_push_pull_get_through_a_flood_of_idle_connections_from_50_addres
     let sources = (1..=50).map(|i| IpAddr::V4(Ipv4Addr::new(127, 0, 1, i))).collect();
     flood_and_join(sources, "50 addresses");
 }
+
+#[test]
+fn a_burst_of_real_joiners_is_read_not_evicted() {
+    // 120 nodes join one seed at once, past its limits (16 held, 16 from
+    // one address): each connection's bytes are read as soon as it is
+    // accepted, so admission sees them busy with the protocol, never
+    // silent; before, the accept loop ran ahead of the reads and evicted
+    // joiners whose requests were already there.
+    let seed_config = Config {
+        tcp_max_incoming: 16,
+        tcp_max_incoming_per_source: 16,
+        tcp_reserved_for_members: 4,
+        ..config("burst-seed")
+    };
+    let seed = Node::start(seed_config).expect("seed starts");
+    let addr = seed.addr().to_string();
+    let joiners: Vec<Node> = (0..120).map(|i| Node::start(config(&format!("burst-{i}"))).expect("starts")).collect();
+    std::thread::scope(|scope| {
+        for node in &joiners {
+            let addr = addr.as_str();
+            scope.spawn(move || {
+                // A refused one retries, as a configured seed would.
+                let _ = (0..20).any(|_| {
+                    node.join(&[addr]).is_ok() || {
+                        std::thread::sleep(Duration::from_millis(50));
+                        false
+                    }
+                });
+            });
+        }
+    });
+    let stats = seed.stats().unwrap();
+    assert_eq!(stats.streams_evicted, 0, "a joiner's connection was evicted: {stats:?}");
+    assert!(stats.proto.streams_accepted >= 120, "{stats:?}");
+    for node in joiners {
+        node.shutdown();
+    }
+    seed.shutdown();
+}

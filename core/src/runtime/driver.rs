@@ -199,6 +199,8 @@ impl Driver {
                 a = tcp.accept() => {
                     if let Ok((conn, from)) = a {
                         self.admit(conn, from);
+                        // Let its task read what the peer sent before the next accept.
+                        tokio::task::yield_now().await;
                     }
                 }
                 _ = sleep_until(wake), if wake.is_some() => {}
