@@ -29,8 +29,10 @@ struct Item {
 #[derive(Debug, Default)]
 pub(crate) struct BroadcastQueue {
     order: BTreeSet<Key>,
-    items: HashMap<u64, Item>,
-    names: HashMap<String, u64>,
+    // Lookups only (the order is `order`'s): a fast hash, randomly seeded
+    // as names come from peers. Every gossip round goes through these.
+    items: HashMap<u64, Item, foldhash::fast::RandomState>,
+    names: HashMap<String, u64, foldhash::fast::RandomState>,
     next_id: u64,
     /// Tokens of rumours that finished (sent enough, replaced or pruned).
     finished: Vec<u64>,

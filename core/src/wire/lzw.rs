@@ -40,6 +40,55 @@ impl BitWriter {
     }
 }
 
+/// The compressor's dictionary, (prefix code, next byte) -> code, as an
+/// open-addressed table of `key << 12 | code` words (0 is empty: codes start
+/// above 257). Every packet sent is compressed, so this is a hot path: a
+/// std `HashMap` (SipHash, rehashing as it grew) was most of its cost. The
+/// table is sized for the codes the input can create (at most one a byte,
+/// and 4,096 before a clear), at most half full.
+struct Dict {
+    slots: Vec<u32>,
+    shift: u32,
+}
+
+impl Dict {
+    fn for_input(len: usize) -> Dict {
+        let size = (len.min(MAX_CODE as usize) * 2).next_power_of_two().max(64);
+        Dict { slots: vec![0; size], shift: 32 - size.trailing_zeros() }
+    }
+
+    fn start(&self, key: u32) -> usize {
+        (key.wrapping_mul(0x9E37_79B1) >> self.shift) as usize
+    }
+
+    fn get(&self, prefix: u16, byte: u8) -> Option<u16> {
+        let key = u32::from(prefix) << 8 | u32::from(byte);
+        let mask = self.slots.len() - 1;
+        let mut i = self.start(key);
+        loop {
+            match self.slots[i] {
+                0 => return None,
+                slot if slot >> 12 == key => return Some((slot & 0xFFF) as u16),
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    fn insert(&mut self, prefix: u16, byte: u8, code: u16) {
+        let key = u32::from(prefix) << 8 | u32::from(byte);
+        let mask = self.slots.len() - 1;
+        let mut i = self.start(key);
+        while self.slots[i] != 0 {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = key << 12 | u32::from(code);
+    }
+
+    fn clear(&mut self) {
+        self.slots.fill(0);
+    }
+}
+
 /// Compresses `input` into a stream Go's `lzw.NewReader(r, lzw.LSB, 8)` reads.
 pub fn compress(input: &[u8]) -> Vec<u8> {
     let mut w = BitWriter { out: Vec::with_capacity(input.len() / 2 + 4), acc: 0, bits: 0 };
@@ -49,14 +98,13 @@ pub fn compress(input: &[u8]) -> Vec<u8> {
         w.put(EOF, width);
         return w.finish();
     };
-    // Dictionary: (prefix code, next byte) -> code.
-    let mut table: std::collections::HashMap<(u16, u8), u16> = std::collections::HashMap::new();
+    let mut table = Dict::for_input(input.len());
     // `hi` is the last code assigned; `overflow` the first code needing a wider width.
     let mut hi = EOF;
     let mut overflow: u16 = 1 << (LIT_WIDTH + 1);
     let mut code = first as u16;
     for &b in rest {
-        if let Some(&next) = table.get(&(code, b)) {
+        if let Some(next) = table.get(code, b) {
             code = next;
             continue;
         }
@@ -66,7 +114,7 @@ pub fn compress(input: &[u8]) -> Vec<u8> {
         if next_code(&mut w, &mut hi, &mut width, &mut overflow) {
             table.clear();
         } else {
-            table.insert((prev, b), hi);
+            table.insert(prev, b, hi);
         }
     }
     w.put(code, width);
