@@ -465,6 +465,12 @@ pub struct Proto {
     /// Nothing was queued when the driver last asked (gossip.rs
     /// `park_idle_gossip`): the gossip ticks are left out of `poll_timeout`.
     pub(super) gossip_parked: bool,
+    /// The resync exchange under way, the members its seed knew at the
+    /// exchange before, and how many more may follow (push_pull.rs,
+    /// `schedule_resync`).
+    pub(super) resync_stream: Option<StreamId>,
+    pub(super) resync_seed_knew: usize,
+    pub(super) resyncs_left: u8,
     pub(super) probe_index: usize,
     pub(super) relays: HashMap<u32, Relay>,
     pub(super) timers: Timers,
@@ -545,6 +551,9 @@ impl Proto {
             probe_pending: false,
             gossip_due: false,
             gossip_parked: false,
+            resync_stream: None,
+            resync_seed_knew: 0,
+            resyncs_left: 0,
             probe_index: 0,
             relays: HashMap::new(),
             timers: Timers::default(),
@@ -1029,7 +1038,7 @@ impl Proto {
         }
         if let Some((_, seed)) = self.timers.resync.filter(|(at, _)| *at <= now) {
             self.timers.resync = None;
-            self.start_push_pull(seed, false, now);
+            self.resync_stream = Some(self.start_push_pull(seed, false, now));
         }
         if self.catch_up.take_due(now) {
             self.catch_up_pull(now);

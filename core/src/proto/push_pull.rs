@@ -18,6 +18,10 @@ use super::seeds::{JoinStatus, ResolveId, Resolved, SeedStep, View};
 use crate::wire::stream::{self, StreamMessage};
 use crate::wire::{Ack, DecodeError, Ping, PushNodeState, PushNodeView, MAX_PUSH_STATE_BYTES};
 
+/// Resync exchanges that may follow the first after a join, each because
+/// the seed knew more members than at the exchange before.
+pub(super) const RESYNC_CHAIN: u8 = 4;
+
 /// Clusters up to this size push-pull at the configured interval
 /// (`pushPullScaleThreshold`).
 const PUSH_PULL_SCALE_THRESHOLD: usize = 32;
@@ -227,10 +231,22 @@ impl Proto {
                         Err(StreamFailure::Remote("the peer is this node itself".into()))
                     }
                     Ok(()) => {
+                        let seed_knows = nodes.len();
                         self.merge_state(nodes, now);
                         self.note_contact(to);
                         if join {
+                            self.resyncs_left = RESYNC_CHAIN;
+                            self.resync_seed_knew = seed_knows;
                             self.schedule_resync(to, now);
+                        } else if self.resync_stream == Some(id) {
+                            self.resync_stream = None;
+                            // The seed knew more members than last time: others
+                            // are still joining through it. Ask again.
+                            if seed_knows > self.resync_seed_knew && self.resyncs_left > 0 {
+                                self.resyncs_left -= 1;
+                                self.resync_seed_knew = seed_knows;
+                                self.schedule_resync(to, now);
+                            }
                         }
                         match Self::parse_summary(&user_state) {
                             Some(summary) => self.after_push_pull(to, summary, now),
@@ -271,11 +287,16 @@ impl Proto {
 
     /// After a join, one more exchange with the same seed two gossip
     /// intervals later. Nodes that start together all join through the
-    /// same few seeds; by then a seed has heard from all of them, so this
-    /// pull hands each joiner the whole cluster at once, instead of leaving
-    /// it to learn the others one gossiped rumour at a time (memberlist
-    /// waits for the periodic push-pull, 30 s or more). A second join before
-    /// it fires moves it to that seed.
+    /// same few seeds; by then a seed has heard from most of them, so this
+    /// pull hands each joiner the cluster at once, instead of leaving it to
+    /// learn the others one gossiped rumour at a time (memberlist waits for
+    /// the periodic push-pull, 30 s or more). While the seed knows more
+    /// members at each exchange than at the one before, another follows (at
+    /// most [`RESYNC_CHAIN`]): hundreds of nodes take a second or more to
+    /// join one seed, and the early ones would otherwise learn the late
+    /// ones from gossip that carries hundreds of rumours at once, a few
+    /// dozen a packet. A node joining a settled cluster makes one. A second
+    /// join before it fires moves it to that seed.
     fn schedule_resync(&mut self, seed: SocketAddr, now: Instant) {
         if self.cfg.push_pull_interval.is_zero() {
             return;

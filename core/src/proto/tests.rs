@@ -245,6 +245,35 @@ fn a_join_is_followed_by_one_more_exchange_with_the_seed_two_gossip_intervals_la
     assert!(joiner.poll_stream().is_none(), "only once");
 }
 
+#[test]
+fn resyncs_go_on_while_the_seed_knows_more_members_at_each() {
+    let t0 = Instant::now();
+    let (mut seed, mut joiner) = (node("seed", 1, t0), node("joiner", 2, t0));
+    joiner.join(seed.addr, t0);
+    exchange(&mut joiner, &mut seed, t0);
+    let gap = Config::lan().gossip_interval * 2;
+    // Others join the seed meanwhile: the first resync finds it knowing more.
+    seed.bootstrap_members((3..6).map(member), t0);
+    let mut at = t0 + gap;
+    joiner.handle_timeout(at);
+    assert_eq!(exchange(&mut joiner, &mut seed, at).to, seed.addr);
+    assert_eq!(joiner.num_members(), 5, "the resync taught the newcomers");
+    // The seed learned more again, so another follows; then it knows no
+    // more, and the resyncs stop.
+    seed.bootstrap_members((6..8).map(member), at);
+    at += gap;
+    joiner.handle_timeout(at);
+    assert_eq!(exchange(&mut joiner, &mut seed, at).to, seed.addr, "a second resync");
+    assert_eq!(joiner.num_members(), 7);
+    at += gap;
+    joiner.handle_timeout(at);
+    assert_eq!(exchange(&mut joiner, &mut seed, at).to, seed.addr, "a third: the second still found more");
+    joiner.handle_timeout(at + gap);
+    // (Streams to the silent newcomers are probes' TCP fallbacks.)
+    let to_seed = std::iter::from_fn(|| joiner.poll_stream()).filter(|s| s.to == seed.addr).count();
+    assert_eq!(to_seed, 0, "the seed knew no more: no fourth");
+}
+
 pub(super) fn sealed(msg: Message) -> Vec<u8> {
     packet::seal(&Layers::default(), msg.encode(), false, [0; 12])
 }
