@@ -148,9 +148,12 @@ lint:
 # merging (issue 16; BENCH_RUNS, about 40 s a run).
 # idle: the CPU of an idle 100-node cluster, rumour and Go memberlist
 # alternating (issue 21; BENCH_RUNS pairs, 3 by default, about 5 minutes).
+# cold_start: 500 nodes in one process and 1,000 in 10 processes started at
+# once with one seed, with the simulator's figure beside (issue 21;
+# BENCH_RUNS, BENCH_PLANS; about 2 minutes).
 # Then bench-agent.
 bench:
-	$(CARGO) bench -p rumour --bench loopback --bench sim_10k --bench paper_check_7 --bench state --bench seeds --bench idle
+	$(CARGO) bench -p rumour --bench loopback --bench sim_10k --bench paper_check_7 --bench state --bench seeds --bench idle --bench cold_start
 	$(MAKE) bench-agent
 	$(MAKE) bench-python bench-node bench-c
 
