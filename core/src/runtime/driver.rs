@@ -41,6 +41,11 @@ const ADMISSION_WARNING_GAP: Duration = Duration::from_secs(10);
 /// Largest UDP datagram read (a peer may send more than our own buffer size).
 const MAX_DATAGRAM: usize = 65_536;
 
+/// Datagrams read, at most, before acting on a deadline that fell due
+/// (`Driver::read_waiting_packets`): enough for a starved node's backlog
+/// of gossip, few enough that the deadline is not put off for long.
+const READ_BEFORE_TIMEOUT: usize = 64;
+
 /// Counters of the runtime's own work, beside the protocol's.
 #[derive(Debug, Default)]
 pub(crate) struct RuntimeCounters {
@@ -210,6 +215,8 @@ impl Driver {
             // keep their times (gossip.rs, `park_idle_gossip`).
             self.proto.park_idle_gossip(now);
             if self.proto.poll_timeout().is_some_and(|t| t <= now) {
+                self.read_waiting_packets(&udp, &mut buf);
+                let now = Instant::now();
                 let rounds = self.proto.gossip_rounds();
                 self.proto.handle_timeout(now);
                 if self.proto.gossip_rounds() != rounds {
@@ -223,6 +230,20 @@ impl Driver {
         self.flush().await;
         self.save_peers(true);
         self.events.close();
+    }
+
+    /// Hands the machine the datagrams already waiting in the socket (at
+    /// most [`READ_BEFORE_TIMEOUT`]) before it acts on a deadline. When the
+    /// process is short of CPU, an ack can arrive in time and still sit
+    /// unread when its probe's timeout falls due; the probe would then fail
+    /// for this node's slowness, and the suspicion it starts feeds the load.
+    fn read_waiting_packets(&mut self, udp: &UdpSocket, buf: &mut [u8]) {
+        for _ in 0..READ_BEFORE_TIMEOUT {
+            match udp.try_recv_from(buf) {
+                Ok((n, from)) => self.proto.handle_packet(from, &buf[..n], Instant::now()),
+                Err(_) => break,
+            }
+        }
     }
 
     /// This node's metrics: the machine's, and the runtime's own counters.
