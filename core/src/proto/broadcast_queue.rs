@@ -8,6 +8,12 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// An encoded rumour, shared between the queue and the packets that carry
+/// it: each is sent up to a retransmit limit of times (16 at 1,000
+/// members), and a copy each time was a visible share of a join storm.
+pub(crate) type Rumour = Arc<[u8]>;
 
 /// memberlist's `retransmitLimit`: `mult * ceil(log10(n + 1))`.
 pub fn retransmit_limit(retransmit_mult: u32, n: usize) -> u32 {
@@ -20,8 +26,8 @@ type Key = (u32, Reverse<usize>, Reverse<u64>);
 #[derive(Debug)]
 struct Item {
     transmits: u32,
-    msg: Vec<u8>,
-    name: Option<String>,
+    msg: Rumour,
+    name: Option<Arc<str>>,
     token: Option<u64>,
 }
 
@@ -32,7 +38,7 @@ pub(crate) struct BroadcastQueue {
     // Lookups only (the order is `order`'s): a fast hash, randomly seeded
     // as names come from peers. Every gossip round goes through these.
     items: HashMap<u64, Item, foldhash::fast::RandomState>,
-    names: HashMap<String, u64, foldhash::fast::RandomState>,
+    names: HashMap<Arc<str>, u64, foldhash::fast::RandomState>,
     next_id: u64,
     /// Tokens of rumours that finished (sent enough, replaced or pruned).
     finished: Vec<u64>,
@@ -48,17 +54,18 @@ impl BroadcastQueue {
         self.next_id += 1;
         let id = self.next_id;
         self.order.insert((0, Reverse(msg.len()), Reverse(id)));
-        if let Some(n) = name {
-            self.names.insert(n.to_string(), id);
+        let name: Option<Arc<str>> = name.map(Arc::from);
+        if let Some(n) = &name {
+            self.names.insert(n.clone(), id);
         }
-        self.items.insert(id, Item { transmits: 0, msg, name: name.map(str::to_string), token });
+        self.items.insert(id, Item { transmits: 0, msg: msg.into(), name, token });
     }
 
     fn remove(&mut self, id: u64) -> Option<Item> {
         let item = self.items.remove(&id)?;
         self.order.remove(&(item.transmits, Reverse(item.msg.len()), Reverse(id)));
         if let Some(n) = &item.name {
-            self.names.remove(n);
+            self.names.remove(&**n);
         }
         if let Some(t) = item.token {
             self.finished.push(t);
@@ -71,7 +78,7 @@ impl BroadcastQueue {
 
     /// Takes rumours that fit in `limit` bytes, counting `overhead` bytes for
     /// each, and charges each one a transmit (`GetBroadcasts`).
-    pub(crate) fn take(&mut self, overhead: usize, limit: usize, transmit_limit: u32) -> Vec<Vec<u8>> {
+    pub(crate) fn take(&mut self, overhead: usize, limit: usize, transmit_limit: u32) -> Vec<Rumour> {
         let mut out = Vec::new();
         let (Some(&(min_tr, ..)), Some(&(max_tr, ..))) = (self.order.first(), self.order.last()) else {
             return out;
@@ -91,7 +98,7 @@ impl BroadcastQueue {
             self.order.remove(&key);
             let item = self.items.get_mut(&id).expect("queue index and items agree");
             used += overhead + item.msg.len();
-            out.push(item.msg.clone());
+            out.push(Arc::clone(&item.msg));
             if item.transmits + 1 >= transmit_limit {
                 // Put it back in the index so `remove` finds it, then finish it.
                 self.order.insert(key);
@@ -153,9 +160,9 @@ mod tests {
         q.push(Some("a"), b"a".to_vec(), None);
         q.push(Some("bb"), b"bb".to_vec(), None);
         q.push(Some("c"), b"c".to_vec(), None);
-        assert_eq!(q.take(0, 100, 10), vec![b"bb".to_vec(), b"c".to_vec(), b"a".to_vec()]);
+        assert_eq!(q.take(0, 100, 10), [&b"bb"[..], b"c", b"a"].map(Rumour::from));
         q.push(Some("d"), b"d".to_vec(), None);
-        assert_eq!(q.take(0, 100, 10)[0], b"d".to_vec(), "an unsent rumour overtakes sent ones");
+        assert_eq!(&*q.take(0, 100, 10)[0], b"d", "an unsent rumour overtakes sent ones");
     }
 
     #[test]
@@ -165,7 +172,7 @@ mod tests {
         q.push(Some("n1"), b"alive".to_vec(), None);
         assert_eq!(q.len(), 1);
         assert_eq!(q.take_finished(), vec![1]);
-        assert_eq!(q.take(0, 100, 10), vec![b"alive".to_vec()]);
+        assert_eq!(q.take(0, 100, 10), [Rumour::from(&b"alive"[..])]);
     }
 
     #[test]
@@ -188,6 +195,6 @@ mod tests {
         q.take(0, 100, 10);
         q.push(None, b"new".to_vec(), None);
         q.prune(1);
-        assert_eq!(q.take(0, 100, 10), vec![b"new".to_vec()]);
+        assert_eq!(q.take(0, 100, 10), [Rumour::from(&b"new"[..])]);
     }
 }

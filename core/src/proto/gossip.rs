@@ -58,7 +58,7 @@ impl Proto {
             if msgs.is_empty() {
                 continue;
             }
-            let payload = if msgs.len() == 1 { msgs.into_iter().next().expect("one") } else { compound::encode(&msgs) };
+            let payload = if msgs.len() == 1 { msgs[0].to_vec() } else { compound::encode(&msgs) };
             self.raw_send(addr, Some(&name), payload);
             sent += 1;
         }

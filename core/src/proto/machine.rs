@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::awareness::Awareness;
-use super::broadcast_queue::{retransmit_limit, BroadcastQueue};
+use super::broadcast_queue::{retransmit_limit, BroadcastQueue, Rumour};
 use super::catch_up::CatchUp;
 use super::config::{Config, ConfigError};
 use super::kv::{sync::speaks_state, Replica, STATE_DELEGATE_VERSION};
@@ -1113,7 +1113,7 @@ impl Proto {
     /// Takes queued rumours fitting in `limit` bytes: membership first, user
     /// broadcasts in what is left (memberlist `getBroadcasts`), then, for a
     /// member that takes state, replicated-map writes.
-    pub(super) fn get_broadcasts(&mut self, overhead: usize, limit: usize, state: bool) -> Vec<Vec<u8>> {
+    pub(super) fn get_broadcasts(&mut self, overhead: usize, limit: usize, state: bool) -> Vec<Rumour> {
         let tl = self
             .cfg
             .experiment
@@ -1148,10 +1148,9 @@ impl Proto {
             self.raw_send(to, to_name, msg);
             return;
         }
-        let mut parts = Vec::with_capacity(extra.len() + 1);
-        parts.push(msg);
-        parts.extend(extra);
-        self.raw_send(to, to_name, compound::encode(&parts));
+        let parts: Vec<&[u8]> = std::iter::once(&msg[..]).chain(extra.iter().map(|r| &r[..])).collect();
+        let payload = compound::encode(&parts);
+        self.raw_send(to, to_name, payload);
     }
 
     /// Wraps and queues a packet. A CRC is added for members known to speak

@@ -46,6 +46,9 @@ impl Proto {
                 // reports it as a join.
                 updates_addr = true;
             }
+            // Old news, most of what a join storm's gossip carries: one
+            // lookup, not two.
+            Some(n) if n.member.addr == a.addr && !is_local && a.incarnation <= n.member.incarnation => return,
             Some(n) if n.member.addr != a.addr => {
                 let reclaim = !self.cfg.dead_node_reclaim_time.is_zero()
                     && now.saturating_duration_since(n.state_change) > self.cfg.dead_node_reclaim_time;

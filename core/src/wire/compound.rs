@@ -11,18 +11,18 @@ pub const MAX_PARTS: usize = u8::MAX as usize;
 /// Callers keep to [`MAX_PARTS`] parts of at most `u16::MAX` bytes each; the
 /// packet builder in `proto` never asks for more, so this is checked only in
 /// debug builds.
-pub fn encode(parts: &[Vec<u8>]) -> Vec<u8> {
+pub fn encode<P: AsRef<[u8]>>(parts: &[P]) -> Vec<u8> {
     debug_assert!(parts.len() <= MAX_PARTS);
-    let body: usize = parts.iter().map(Vec::len).sum();
+    let body: usize = parts.iter().map(|p| p.as_ref().len()).sum();
     let mut out = Vec::with_capacity(2 + 2 * parts.len() + body);
     out.push(msg_type::COMPOUND);
     out.push(parts.len() as u8);
     for p in parts {
-        debug_assert!(p.len() <= u16::MAX as usize);
-        out.extend_from_slice(&(p.len() as u16).to_be_bytes());
+        debug_assert!(p.as_ref().len() <= u16::MAX as usize);
+        out.extend_from_slice(&(p.as_ref().len() as u16).to_be_bytes());
     }
     for p in parts {
-        out.extend_from_slice(p);
+        out.extend_from_slice(p.as_ref());
     }
     out
 }
