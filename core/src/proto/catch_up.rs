@@ -52,6 +52,17 @@ impl CatchUp {
     /// pending: the caller then [`CatchUp::arm`]s one.
     pub(super) fn member_joined(&mut self, now: Instant, window: Duration) -> bool {
         self.joins += 1;
+        self.counts_towards_burst(now, window)
+    }
+
+    /// A member joined our view through an exchange that is already part
+    /// of a pull (the resyncs with a seed after a join): it counts as
+    /// taught, but not towards a burst, since that pull is the catch-up.
+    pub(super) fn member_joined_by_resync(&mut self) {
+        self.joins += 1;
+    }
+
+    fn counts_towards_burst(&mut self, now: Instant, window: Duration) -> bool {
         if self.due.is_some() || self.in_flight.is_some() {
             return false;
         }

@@ -97,6 +97,14 @@ impl Proto {
     /// A member joined our view: counts towards a burst.
     pub(super) fn note_member_joined(&mut self, now: Instant) {
         let Some(window) = self.catch_up_delay() else { return };
+        if self.resync_stream.is_some() || self.timers.resync.is_some() {
+            // A join, and the resyncs with the seed that follow it, hand us
+            // the whole table, and repeat while the seed learns more: a
+            // catch-up pull on top would be a second full exchange for
+            // every node of a cluster that starts at once.
+            self.catch_up.member_joined_by_resync();
+            return;
+        }
         if self.catch_up.member_joined(now, window) {
             self.arm_catch_up(window, now);
         }
@@ -232,13 +240,16 @@ impl Proto {
                     }
                     Ok(()) => {
                         let seed_knows = nodes.len();
-                        self.merge_state(nodes, now);
-                        self.note_contact(to);
                         if join {
+                            // Before the merge, which then counts the
+                            // members it adds as the resync chain's.
                             self.resyncs_left = RESYNC_CHAIN;
                             self.resync_seed_knew = seed_knows;
                             self.schedule_resync(to, now);
-                        } else if self.resync_stream == Some(id) {
+                        }
+                        self.merge_state(nodes, now);
+                        self.note_contact(to);
+                        if !join && self.resync_stream == Some(id) {
                             self.resync_stream = None;
                             // The seed knew more members than last time: others
                             // are still joining through it. Ask again.

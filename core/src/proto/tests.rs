@@ -269,9 +269,43 @@ fn resyncs_go_on_while_the_seed_knows_more_members_at_each() {
     joiner.handle_timeout(at);
     assert_eq!(exchange(&mut joiner, &mut seed, at).to, seed.addr, "a third: the second still found more");
     joiner.handle_timeout(at + gap);
-    // (Streams to the silent newcomers are probes' TCP fallbacks.)
-    let to_seed = std::iter::from_fn(|| joiner.poll_stream()).filter(|s| s.to == seed.addr).count();
-    assert_eq!(to_seed, 0, "the seed knew no more: no fourth");
+    // (Other streams are probes' TCP fallbacks: nobody answers pings here.)
+    let push_pulls_to_seed = std::iter::from_fn(|| joiner.poll_stream())
+        .filter(|s| s.to == seed.addr)
+        .filter(|s| {
+            matches!(
+                crate::wire::stream::open(&Layers::default(), &s.payload),
+                Ok((crate::wire::stream::StreamMessage::PushPull { .. }, _))
+            )
+        })
+        .count();
+    assert_eq!(push_pulls_to_seed, 0, "the seed knew no more: no fourth");
+}
+
+/// A join hands the joiner the whole table, and the resyncs that follow
+/// repeat that while the seed learns more. The members they add are no
+/// burst of gossiped joins to catch up on: a cluster that starts at once
+/// would otherwise make a full exchange more per node.
+#[test]
+fn members_learned_from_a_join_and_its_resyncs_arm_no_catch_up_pull() {
+    let t0 = Instant::now();
+    let (mut seed, mut joiner) = (node("seed", 1, t0), node("joiner", 2, t0));
+    seed.bootstrap_members((3..13).map(member), t0);
+    joiner.join(seed.addr, t0);
+    exchange(&mut joiner, &mut seed, t0);
+    assert_eq!(joiner.num_members(), 12, "the join taught the ten");
+    seed.bootstrap_members((13..20).map(member), t0);
+    let at = t0 + Config::lan().gossip_interval * 2;
+    joiner.handle_timeout(at);
+    exchange(&mut joiner, &mut seed, at);
+    assert_eq!(joiner.num_members(), 19, "the resync taught seven more");
+    assert_eq!(joiner.catch_up.deadline(), None, "no catch-up pull is armed");
+    // The same burst reaching a settled member by gossip arms one.
+    let mut settled = lan_node_in_cluster_of(3, t0);
+    for i in 20..25 {
+        settled.handle_packet(addr(1), &alive_packet(i, 1), at);
+    }
+    assert!(settled.catch_up.deadline().is_some(), "gossiped joins arm a pull");
 }
 
 pub(super) fn sealed(msg: Message) -> Vec<u8> {
