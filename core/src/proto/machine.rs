@@ -471,6 +471,9 @@ pub struct Proto {
     pub(super) resync_stream: Option<StreamId>,
     pub(super) resync_seed_knew: usize,
     pub(super) resyncs_left: u8,
+    /// Our last answer to a push-pull, for the ones that follow it closely
+    /// (push_pull.rs, `push_pull_answer`).
+    pub(super) last_answer: Option<super::push_pull::Answer>,
     pub(super) probe_index: usize,
     pub(super) relays: HashMap<u32, Relay>,
     pub(super) timers: Timers,
@@ -554,6 +557,7 @@ impl Proto {
             resync_stream: None,
             resync_seed_knew: 0,
             resyncs_left: 0,
+            last_answer: None,
             probe_index: 0,
             relays: HashMap::new(),
             timers: Timers::default(),
@@ -1038,7 +1042,7 @@ impl Proto {
         }
         if let Some((_, seed)) = self.timers.resync.filter(|(at, _)| *at <= now) {
             self.timers.resync = None;
-            self.resync_stream = Some(self.start_push_pull(seed, false, now));
+            self.resync_stream = Some(self.start_pull(seed, now));
         }
         if self.catch_up.take_due(now) {
             self.catch_up_pull(now);

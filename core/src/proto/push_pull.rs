@@ -37,22 +37,97 @@ pub fn push_pull_scale(interval: Duration, n: usize) -> Duration {
     interval * multiplier as u32
 }
 
+/// A member as a push-pull lists it.
+fn table_entry(m: &super::members::Member) -> PushNodeView<'_> {
+    PushNodeView {
+        name: &m.name,
+        addr: m.addr,
+        meta: &m.meta,
+        incarnation: m.incarnation,
+        state: m.state.to_wire(),
+        vsn: m.protocol,
+    }
+}
+
+/// Our answer to a push-pull, compressed as the layers ask, and what it
+/// was built from (see [`Proto::push_pull_answer`]).
+#[derive(Debug)]
+pub(super) struct Answer {
+    built: Instant,
+    join: bool,
+    user_state: Vec<u8>,
+    /// Our own incarnation and whether we had left: a change to either
+    /// (a refutation, new metadata, a leave) makes a fresh answer.
+    own: (u32, bool),
+    plain_len: usize,
+    body: Vec<u8>,
+}
+
 impl Proto {
+    /// The user state a push-pull carries: with `state`, our replicated
+    /// map's summary; otherwise what [`Proto::set_local_state`] gave, for
+    /// memberlist peers.
+    fn user_state(&mut self, state: bool) -> Vec<u8> {
+        if state {
+            self.state_summary_message()
+        } else {
+            self.local_user_state.clone()
+        }
+    }
+
     /// Our member table as a push-pull message, without layers; encoded
-    /// straight from the table, since it can hold tens of thousands. With
-    /// `state`, the user state is our replicated map's summary; otherwise
-    /// it is what [`Proto::set_local_state`] gave, for memberlist peers.
+    /// straight from the table, since it can hold tens of thousands.
     fn local_state(&mut self, join: bool, state: bool) -> Vec<u8> {
-        let user_state = if state { self.state_summary_message() } else { self.local_user_state.clone() };
-        let nodes = self.members.iter().map(|n| PushNodeView {
-            name: &n.member.name,
-            addr: n.member.addr,
-            meta: &n.member.meta,
-            incarnation: n.member.incarnation,
-            state: n.member.state.to_wire(),
-            vsn: n.member.protocol,
+        let user_state = self.user_state(state);
+        self.encode_table(join, &user_state)
+    }
+
+    fn encode_table(&self, join: bool, user_state: &[u8]) -> Vec<u8> {
+        let nodes = self.members.iter().map(|n| table_entry(&n.member));
+        stream::encode_push_pull(join, nodes, user_state)
+    }
+
+    /// What we answer a push-pull with. A seed that a whole cluster joins
+    /// at once answers every joiner, and each joiner's resyncs, within a
+    /// second or two, each time with the whole table: encoding and
+    /// compressing a thousand members each time was most of its work, and
+    /// the last joiners waited seconds for it. So an answer serves again
+    /// for half a gossip interval, while our own entry and the user state
+    /// are unchanged: a table that much older is what a peer that far
+    /// away would get anyway, and what it lacks the next gossip round
+    /// brings. A node asked once per `push_pull_interval` builds every
+    /// answer afresh, as before.
+    fn push_pull_answer(&mut self, join: bool, state: bool, now: Instant) -> (Vec<u8>, usize) {
+        let user_state = self.user_state(state);
+        let own = (self.incarnation, self.left);
+        let serves = self.last_answer.as_ref().is_some_and(|a| {
+            a.join == join
+                && a.own == own
+                && a.user_state == user_state
+                && now.saturating_duration_since(a.built) < self.cfg.gossip_interval / 2
         });
-        stream::encode_push_pull(join, nodes, &user_state)
+        if let (true, Some(a)) = (serves, &self.last_answer) {
+            return (a.body.clone(), a.plain_len);
+        }
+        let plain = self.encode_table(join, &user_state);
+        let plain_len = plain.len();
+        let body = stream::compress_for(&self.layers, plain);
+        self.last_answer = Some(Answer { built: now, join, user_state, own, plain_len, body: body.clone() });
+        (body, plain_len)
+    }
+
+    /// A pull: a push-pull that sends only our own entry, so the peer has
+    /// just one member to read and merge, and answers with its table. For
+    /// the resyncs with a seed after a join: the seed learned the rest of
+    /// our table from the members' own joins, and a thousand joiners each
+    /// sending theirs made it merge a million entries.
+    pub(super) fn start_pull(&mut self, to: SocketAddr, now: Instant) -> StreamId {
+        let state = self.addr_speaks_state(to);
+        let user_state = self.user_state(state);
+        let own = self.members.get(&self.name).map(|n| table_entry(&n.member));
+        let plain = stream::encode_push_pull(false, own.into_iter(), &user_state);
+        self.stats.last_push_pull_local_bytes = plain.len() as u64;
+        self.open_stream(to, plain, PendingStream::PushPull { join: false, to, started: now }, true)
     }
 
     /// Opens a push-pull with `to`; our map's summary rides along when `to`
@@ -137,8 +212,14 @@ impl Proto {
     }
 
     fn seal_stream(&mut self, plain: Vec<u8>) -> Vec<u8> {
+        let body = stream::compress_for(&self.layers, plain);
+        self.seal_stream_body(body)
+    }
+
+    /// [`Self::seal_stream`] for a body already compressed as the layers ask.
+    fn seal_stream_body(&mut self, body: Vec<u8>) -> Vec<u8> {
         let nonce = if self.layers.encrypts() { self.rng.nonce() } else { [0; 12] };
-        stream::seal_encoded(&self.layers, plain, nonce)
+        stream::seal_compressed(&self.layers, body, nonce)
     }
 
     /// A peer opened a stream to us and sent `buf` so far.
@@ -159,13 +240,13 @@ impl Proto {
                 // goes back only to a peer that sent its own; the initiator
                 // drives any descent.
                 let state = Self::parse_summary(&user_state).is_some();
-                let reply = self.local_state(join, state);
-                self.stats.last_push_pull_local_bytes = reply.len() as u64;
+                let (body, plain_len) = self.push_pull_answer(join, state, now);
+                self.stats.last_push_pull_local_bytes = plain_len as u64;
                 self.stats.last_push_pull_remote_bytes = buf.len() as u64;
                 if !state && !user_state.is_empty() {
                     self.emit(Event::RemoteState(user_state));
                 }
-                let reply = Some(self.seal_stream(reply));
+                let reply = Some(self.seal_stream_body(body));
                 match self.verify_protocol(&nodes) {
                     Ok(()) => {
                         // A peer joining us (or exchanging with us) ends our wait.

@@ -308,6 +308,77 @@ fn members_learned_from_a_join_and_its_resyncs_arm_no_catch_up_pull() {
     assert!(settled.catch_up.deadline().is_some(), "gossiped joins arm a pull");
 }
 
+/// The members listed in a push-pull stream (request or answer).
+fn listed(payload: &[u8]) -> Vec<String> {
+    match crate::wire::stream::open(&Layers::default(), payload) {
+        Ok((crate::wire::stream::StreamMessage::PushPull { nodes, .. }, _)) => {
+            nodes.into_iter().map(|n| n.name).collect()
+        }
+        other => panic!("not a push-pull: {other:?}"),
+    }
+}
+
+/// The resyncs after a join only pull: they send our own entry, not our
+/// table, so a seed that a thousand nodes resync with has one member to
+/// merge from each, not a thousand.
+#[test]
+fn a_resync_sends_only_our_own_entry_and_takes_the_seed_s_table() {
+    let t0 = Instant::now();
+    let (mut seed, mut joiner) = (node("seed", 1, t0), node("joiner", 2, t0));
+    joiner.bootstrap_members((3..8).map(member), t0);
+    joiner.join(seed.addr, t0);
+    let join = joiner.poll_stream().expect("the join");
+    assert_eq!(listed(&join.payload).len(), 6, "a join sends the whole table");
+    let StreamOutcome::Done { reply: Some(reply) } = seed.handle_stream(joiner.addr, &join.payload, t0) else {
+        panic!("the seed answers")
+    };
+    assert_eq!(joiner.handle_stream_reply(join.id, &reply, t0), ReplyOutcome::Done(Ok(())));
+    seed.bootstrap_members((8..12).map(member), t0);
+    let at = t0 + Config::lan().gossip_interval * 2;
+    joiner.handle_timeout(at);
+    let resync = joiner.poll_stream().expect("the resync");
+    assert_eq!(listed(&resync.payload), ["joiner"], "a resync sends only us");
+    let StreamOutcome::Done { reply: Some(reply) } = seed.handle_stream(joiner.addr, &resync.payload, at) else {
+        panic!("the seed answers")
+    };
+    assert_eq!(listed(&reply).len(), seed.num_members(), "and gets the seed's whole table");
+    assert_eq!(joiner.handle_stream_reply(resync.id, &reply, at), ReplyOutcome::Done(Ok(())));
+    assert_eq!(joiner.num_members(), seed.num_members());
+}
+
+/// Answers asked for within half a gossip interval of each other are
+/// encoded and compressed once; a change to our own entry, or the time
+/// running out, makes a fresh one.
+#[test]
+fn push_pull_answers_in_quick_succession_are_built_once() {
+    let t0 = Instant::now();
+    let mut seed = node("seed", 1, t0);
+    seed.bootstrap_members((3..8).map(member), t0);
+    let ask = |seed: &mut Proto, joiner: usize, now: Instant| -> Vec<String> {
+        let mut j = node(&format!("j{joiner}"), joiner, t0);
+        j.join(seed.addr, now);
+        let req = j.poll_stream().expect("a join");
+        match seed.handle_stream(j.addr, &req.payload, now) {
+            StreamOutcome::Done { reply: Some(reply) } => listed(&reply),
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    let first = ask(&mut seed, 20, t0);
+    assert_eq!(first.len(), 6, "the seed and its five");
+    // The first joiner is merged after the answer, as memberlist does; the
+    // next answer, 10 ms later, is the same one.
+    let soon = t0 + Duration::from_millis(10);
+    assert_eq!(ask(&mut seed, 21, soon), first, "served again");
+    let later = t0 + Config::lan().gossip_interval / 2;
+    assert_eq!(ask(&mut seed, 22, later).len(), 8, "half a gossip interval on, a fresh table");
+    // Our own entry changing (a refutation) makes a fresh one at once.
+    let before = seed.local().incarnation;
+    let suspect = Suspect { incarnation: before, node: "seed".into(), from: "n3".into() };
+    seed.handle_packet(addr(3), &sealed(Message::Suspect(suspect)), later);
+    assert!(seed.local().incarnation > before);
+    assert_eq!(ask(&mut seed, 23, later + Duration::from_millis(1)).len(), 9, "fresh after a refutation");
+}
+
 pub(super) fn sealed(msg: Message) -> Vec<u8> {
     packet::seal(&Layers::default(), msg.encode(), false, [0; 12])
 }

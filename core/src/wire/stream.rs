@@ -86,10 +86,22 @@ pub fn seal(layers: &Layers, msg: &StreamMessage, nonce: [u8; NONCE_SIZE]) -> Ve
 
 /// [`seal`] for a message already encoded without layers.
 pub fn seal_encoded(layers: &Layers, plain: Vec<u8>, nonce: [u8; NONCE_SIZE]) -> Vec<u8> {
-    let mut body = plain;
+    seal_compressed(layers, compress_for(layers, plain), nonce)
+}
+
+/// The first layer of [`seal_encoded`]: compression, when the layers ask
+/// for it. Apart, so that a sender can reuse its result.
+pub fn compress_for(layers: &Layers, plain: Vec<u8>) -> Vec<u8> {
     if layers.compress {
-        body = compress_message(&body);
+        compress_message(&plain)
+    } else {
+        plain
     }
+}
+
+/// The rest of [`seal_encoded`], for a body [`compress_for`] made:
+/// encryption (with this nonce), then the label.
+pub fn seal_compressed(layers: &Layers, mut body: Vec<u8>, nonce: [u8; NONCE_SIZE]) -> Vec<u8> {
     if let (Some(ring), true) = (&layers.keyring, layers.verify_outgoing) {
         let len = (security::ENCRYPT_OVERHEAD + body.len()) as u32;
         let mut header = vec![msg_type::ENCRYPT];
