@@ -149,8 +149,9 @@ lint:
 # idle: the CPU of an idle 100-node cluster, rumour and Go memberlist
 # alternating (issue 21; BENCH_RUNS pairs, 3 by default, about 5 minutes).
 # cold_start: 500 nodes in one process and 1,000 in 10 processes started at
-# once with one seed, with the simulator's figure beside (issue 21;
-# BENCH_RUNS, BENCH_PLANS; about 2 minutes).
+# once with one seed, each with a thread per node and on shared runtimes,
+# the simulator's figure beside (issue 21; BENCH_RUNS, BENCH_PLANS,
+# BENCH_SHARED; about 6 minutes).
 # Then bench-agent.
 bench:
 	$(CARGO) bench -p rumour --bench loopback --bench sim_10k --bench paper_check_7 --bench state --bench seeds --bench idle --bench cold_start
@@ -195,7 +196,9 @@ bench-memberlist:
 # The cold start of the `seeds` benchmark on HashiCorp memberlist: 100
 # nodes started in random order over 5 s, the seed last; memberlist does
 # not retry, so each node runs a rejoin loop with rumour's backoff (JSON in
-# target/bench/memberlist_coldstart.json).
+# target/bench/memberlist_coldstart.json). The side of `cold_start` (seed
+# first, then all at once) is `sh core/benches/go/run.sh coldstart -nodes
+# 500 -runs 1 -seed-first -limit 60s`: more than 10 minutes a run here.
 bench-memberlist-coldstart:
 	sh core/benches/go/run.sh coldstart -nodes 100 -runs 3 -json target/bench/memberlist_coldstart.json
 
