@@ -139,6 +139,15 @@ def test_nodes_with_their_own_configs_and_lifeguard_on_some() -> None:
     assert sim.run_until_converged(30)
     sim.crash(7)
     sim.run_for(60)
+    lan_nodes = {0, 2, 3, 4, 5, 6}
+    assert {observer for observer, _ in sim.detections("node-7")} >= lan_nodes
+    # Node 1 runs wan(): a verdict that reaches it soon after it began to
+    # suspect only confirms its own suspicion, which runs to wan()'s
+    # timeout (30 s at least, 180 s at most; 31 to 117 s over 15 seeds).
+    for _ in range(14):
+        if len(sim.detections("node-7")) == 7:
+            break
+        sim.run_for(10)
     assert len(sim.detections("node-7")) == 7
 
 
