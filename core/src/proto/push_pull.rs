@@ -77,11 +77,6 @@ impl Proto {
 
     /// Our member table as a push-pull message, without layers; encoded
     /// straight from the table, since it can hold tens of thousands.
-    fn local_state(&mut self, join: bool, state: bool) -> Vec<u8> {
-        let user_state = self.user_state(state);
-        self.encode_table(join, &user_state)
-    }
-
     fn encode_table(&self, join: bool, user_state: &[u8]) -> Vec<u8> {
         let nodes = self.members.iter().map(|n| table_entry(&n.member));
         stream::encode_push_pull(join, nodes, user_state)
@@ -122,19 +117,25 @@ impl Proto {
     /// our table from the members' own joins, and a thousand joiners each
     /// sending theirs made it merge a million entries.
     pub(super) fn start_pull(&mut self, to: SocketAddr, now: Instant) -> StreamId {
-        let state = self.addr_speaks_state(to);
-        let user_state = self.user_state(state);
-        let own = self.members.get(&self.name).map(|n| table_entry(&n.member));
-        let plain = stream::encode_push_pull(false, own.into_iter(), &user_state);
-        self.stats.last_push_pull_local_bytes = plain.len() as u64;
-        self.open_stream(to, plain, PendingStream::PushPull { join: false, to, started: now }, true)
+        self.open_push_pull(to, false, false, now)
     }
 
     /// Opens a push-pull with `to`; our map's summary rides along when `to`
     /// is known to take state.
     pub(super) fn start_push_pull(&mut self, to: SocketAddr, join: bool, now: Instant) -> StreamId {
-        let state = self.addr_speaks_state(to);
-        let plain = self.local_state(join, state);
+        self.open_push_pull(to, join, true, now)
+    }
+
+    /// Opens a push-pull sending our whole table, or (`whole` false) only
+    /// our own entry.
+    fn open_push_pull(&mut self, to: SocketAddr, join: bool, whole: bool, now: Instant) -> StreamId {
+        let user_state = self.user_state(self.addr_speaks_state(to));
+        let plain = if whole {
+            self.encode_table(join, &user_state)
+        } else {
+            let own = self.members.get(&self.name).map(|n| table_entry(&n.member));
+            stream::encode_push_pull(join, own.into_iter(), &user_state)
+        };
         self.stats.last_push_pull_local_bytes = plain.len() as u64;
         self.open_stream(to, plain, PendingStream::PushPull { join, to, started: now }, true)
     }

@@ -27,7 +27,9 @@ impl Proto {
             return;
         }
         let is_local = a.node == self.name;
-        let mut updates_addr = false;
+        // Whatever is not returned from here updates the member: a new
+        // one, a new address for one that left (or long dead), or a newer
+        // incarnation.
         match self.members.get(&a.node) {
             None => {
                 let node = NodeState {
@@ -41,20 +43,17 @@ impl Proto {
                     },
                     state_change: now,
                 };
-                self.members.insert(node, &mut self.rng);
                 // A new member is installed as dead so the update below
                 // reports it as a join.
-                updates_addr = true;
+                self.members.insert(node, &mut self.rng);
             }
-            // Old news, most of what a join storm's gossip carries: one
-            // lookup, not two.
+            // Old news, most of what a join storm's gossip carries: ignored
+            // after one lookup.
             Some(n) if n.member.addr == a.addr && !is_local && a.incarnation <= n.member.incarnation => return,
             Some(n) if n.member.addr != a.addr => {
                 let reclaim = !self.cfg.dead_node_reclaim_time.is_zero()
                     && now.saturating_duration_since(n.state_change) > self.cfg.dead_node_reclaim_time;
-                if n.member.state == MemberState::Left || (n.member.state == MemberState::Dead && reclaim) {
-                    updates_addr = true;
-                } else {
+                if !(n.member.state == MemberState::Left || (n.member.state == MemberState::Dead && reclaim)) {
                     self.stats.name_conflicts += 1;
                     return;
                 }
@@ -63,9 +62,6 @@ impl Proto {
         }
         let node = self.members.get(&a.node).expect("present");
         let old_inc = node.member.incarnation;
-        if !is_local && !updates_addr && a.incarnation <= old_inc {
-            return;
-        }
         if is_local && a.incarnation < old_inc {
             return;
         }

@@ -271,13 +271,7 @@ fn resyncs_go_on_while_the_seed_knows_more_members_at_each() {
     joiner.handle_timeout(at + gap);
     // (Other streams are probes' TCP fallbacks: nobody answers pings here.)
     let push_pulls_to_seed = std::iter::from_fn(|| joiner.poll_stream())
-        .filter(|s| s.to == seed.addr)
-        .filter(|s| {
-            matches!(
-                crate::wire::stream::open(&Layers::default(), &s.payload),
-                Ok((crate::wire::stream::StreamMessage::PushPull { .. }, _))
-            )
-        })
+        .filter(|s| s.to == seed.addr && listed(&s.payload).is_some())
         .count();
     assert_eq!(push_pulls_to_seed, 0, "the seed knew no more: no fourth");
 }
@@ -308,13 +302,25 @@ fn members_learned_from_a_join_and_its_resyncs_arm_no_catch_up_pull() {
     assert!(settled.catch_up.deadline().is_some(), "gossiped joins arm a pull");
 }
 
-/// The members listed in a push-pull stream (request or answer).
-fn listed(payload: &[u8]) -> Vec<String> {
+/// The members listed in a push-pull stream (request or answer); `None`
+/// for any other stream.
+fn listed(payload: &[u8]) -> Option<Vec<String>> {
     match crate::wire::stream::open(&Layers::default(), payload) {
         Ok((crate::wire::stream::StreamMessage::PushPull { nodes, .. }, _)) => {
-            nodes.into_iter().map(|n| n.name).collect()
+            Some(nodes.into_iter().map(|n| n.name).collect())
         }
-        other => panic!("not a push-pull: {other:?}"),
+        _ => None,
+    }
+}
+
+/// `to`'s answer to the stream `payload` from `from`, and its members.
+fn answer(to: &mut Proto, from: SocketAddr, payload: &[u8], now: Instant) -> (Vec<u8>, Vec<String>) {
+    match to.handle_stream(from, payload, now) {
+        StreamOutcome::Done { reply: Some(reply) } => {
+            let members = listed(&reply).expect("a push-pull answer");
+            (reply, members)
+        }
+        other => panic!("unexpected {other:?}"),
     }
 }
 
@@ -328,20 +334,16 @@ fn a_resync_sends_only_our_own_entry_and_takes_the_seed_s_table() {
     joiner.bootstrap_members((3..8).map(member), t0);
     joiner.join(seed.addr, t0);
     let join = joiner.poll_stream().expect("the join");
-    assert_eq!(listed(&join.payload).len(), 6, "a join sends the whole table");
-    let StreamOutcome::Done { reply: Some(reply) } = seed.handle_stream(joiner.addr, &join.payload, t0) else {
-        panic!("the seed answers")
-    };
+    assert_eq!(listed(&join.payload).expect("a push-pull").len(), 6, "a join sends the whole table");
+    let (reply, _) = answer(&mut seed, joiner.addr, &join.payload, t0);
     assert_eq!(joiner.handle_stream_reply(join.id, &reply, t0), ReplyOutcome::Done(Ok(())));
     seed.bootstrap_members((8..12).map(member), t0);
     let at = t0 + Config::lan().gossip_interval * 2;
     joiner.handle_timeout(at);
     let resync = joiner.poll_stream().expect("the resync");
-    assert_eq!(listed(&resync.payload), ["joiner"], "a resync sends only us");
-    let StreamOutcome::Done { reply: Some(reply) } = seed.handle_stream(joiner.addr, &resync.payload, at) else {
-        panic!("the seed answers")
-    };
-    assert_eq!(listed(&reply).len(), seed.num_members(), "and gets the seed's whole table");
+    assert_eq!(listed(&resync.payload), Some(vec!["joiner".to_string()]), "a resync sends only us");
+    let (reply, members) = answer(&mut seed, joiner.addr, &resync.payload, at);
+    assert_eq!(members.len(), seed.num_members(), "and gets the seed's whole table");
     assert_eq!(joiner.handle_stream_reply(resync.id, &reply, at), ReplyOutcome::Done(Ok(())));
     assert_eq!(joiner.num_members(), seed.num_members());
 }
@@ -358,10 +360,7 @@ fn push_pull_answers_in_quick_succession_are_built_once() {
         let mut j = node(&format!("j{joiner}"), joiner, t0);
         j.join(seed.addr, now);
         let req = j.poll_stream().expect("a join");
-        match seed.handle_stream(j.addr, &req.payload, now) {
-            StreamOutcome::Done { reply: Some(reply) } => listed(&reply),
-            other => panic!("unexpected {other:?}"),
-        }
+        answer(seed, j.addr, &req.payload, now).1
     };
     let first = ask(&mut seed, 20, t0);
     assert_eq!(first.len(), 6, "the seed and its five");
