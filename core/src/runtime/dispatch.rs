@@ -11,7 +11,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -81,6 +81,11 @@ impl StreamFeed {
 /// The producing end, owned by the protocol task.
 pub(crate) struct EventSink {
     tx: Option<SyncSender<Event>>,
+    /// Events in the queue or being taken out of it: raised before a send,
+    /// lowered once the dispatch thread has received. So it never reads
+    /// less than the queue holds, and `EVENT_QUEUE_DEPTH - queued` is room
+    /// the sends that follow are sure to find (only this end fills it).
+    queued: Arc<AtomicUsize>,
     lost: u64,
     counters: Arc<DispatchCounters>,
 }
@@ -94,12 +99,22 @@ impl EventSink {
     /// Queues an event without ever blocking.
     pub(crate) fn push(&mut self, event: Event) {
         let Some(tx) = &self.tx else { return };
-        let try_send = |e| match tx.try_send(e) {
-            Ok(()) => Sent::Yes,
-            Err(TrySendError::Full(_)) => Sent::Full,
-            Err(TrySendError::Disconnected(_)) => Sent::Closed,
+        let queued = &self.queued;
+        let try_send = |e| {
+            queued.fetch_add(1, Ordering::AcqRel);
+            match tx.try_send(e) {
+                Ok(()) => Sent::Yes,
+                Err(failed) => {
+                    queued.fetch_sub(1, Ordering::AcqRel);
+                    match failed {
+                        TrySendError::Full(_) => Sent::Full,
+                        TrySendError::Disconnected(_) => Sent::Closed,
+                    }
+                }
+            }
         };
-        send_or_count(&mut self.lost, &self.counters.events_lost, event, try_send);
+        let room = || EVENT_QUEUE_DEPTH.saturating_sub(queued.load(Ordering::Acquire));
+        send_or_count(&mut self.lost, &self.counters.events_lost, event, room, try_send);
     }
 
     /// No more events: the dispatch thread ends once it has delivered the
@@ -107,10 +122,34 @@ impl EventSink {
     /// shutdown waits for the dispatch thread anyway.
     pub(crate) fn close(&mut self) {
         if let (Some(tx), true) = (&self.tx, self.lost > 0) {
+            self.queued.fetch_add(1, Ordering::AcqRel);
             let _ = tx.send(Event::EventsLost(self.lost));
             self.lost = 0;
         }
         self.tx = None;
+    }
+}
+
+/// The consuming end, owned by the dispatch thread.
+struct EventQueue {
+    rx: Receiver<Event>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl EventQueue {
+    /// Waits for the next event; `None` once the sink is closed and the
+    /// queue empty.
+    fn recv(&self) -> Option<Event> {
+        let event = self.rx.recv().ok()?;
+        self.queued.fetch_sub(1, Ordering::AcqRel);
+        Some(event)
+    }
+
+    /// Moves what is queued now, up to `limit` events, into `batch`.
+    fn take_waiting(&self, batch: &mut Vec<Event>, limit: usize) {
+        let before = batch.len();
+        batch.extend(self.rx.try_iter().take(limit));
+        self.queued.fetch_sub(batch.len() - before, Ordering::AcqRel);
     }
 }
 
@@ -130,12 +169,15 @@ impl Dispatcher {
         counters: Arc<DispatchCounters>,
     ) -> std::io::Result<(Dispatcher, EventSink)> {
         let (tx, rx) = sync_channel(EVENT_QUEUE_DEPTH);
+        let queued = Arc::new(AtomicUsize::new(0));
+        let queue = EventQueue { rx, queued: queued.clone() };
         let thread_counters = counters.clone();
         let thread = std::thread::Builder::new()
             .name(format!("rumour-events-{name}"))
-            .spawn(move || dispatch_loop(rx, callback, &subscribers, &thread_counters))?;
+            .spawn(move || dispatch_loop(queue, callback, &subscribers, &thread_counters))?;
         let thread_id = thread.thread().id();
-        Ok((Dispatcher { thread: Some(thread), thread_id }, EventSink { tx: Some(tx), lost: 0, counters }))
+        let sink = EventSink { tx: Some(tx), queued, lost: 0, counters };
+        Ok((Dispatcher { thread: Some(thread), thread_id }, sink))
     }
 
     /// Whether the caller is the dispatch thread (a callback calling in).
@@ -153,12 +195,7 @@ impl Dispatcher {
     }
 }
 
-fn dispatch_loop(
-    rx: Receiver<Event>,
-    callback: Option<Callback>,
-    subscribers: &Subscribers,
-    counters: &DispatchCounters,
-) {
+fn dispatch_loop(rx: EventQueue, callback: Option<Callback>, subscribers: &Subscribers, counters: &DispatchCounters) {
     match callback {
         Some(Callback::Batch(cb)) => batch_loop(rx, cb, subscribers, counters),
         Some(Callback::Each(cb)) => each_loop(rx, Some(cb), subscribers, counters),
@@ -166,13 +203,8 @@ fn dispatch_loop(
     }
 }
 
-fn each_loop(
-    rx: Receiver<Event>,
-    mut callback: Option<EachFn>,
-    subscribers: &Subscribers,
-    counters: &DispatchCounters,
-) {
-    while let Ok(event) = rx.recv() {
+fn each_loop(rx: EventQueue, mut callback: Option<EachFn>, subscribers: &Subscribers, counters: &DispatchCounters) {
+    while let Some(event) = rx.recv() {
         if subscribers.stopped.load(Ordering::Acquire) {
             break;
         }
@@ -187,11 +219,11 @@ fn each_loop(
 
 /// Waits for one event, takes what else is queued (up to [`MAX_BATCH`]),
 /// hands the batch over in one call, then feeds the streams in order.
-fn batch_loop(rx: Receiver<Event>, mut callback: BatchFn, subscribers: &Subscribers, counters: &DispatchCounters) {
+fn batch_loop(rx: EventQueue, mut callback: BatchFn, subscribers: &Subscribers, counters: &DispatchCounters) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while let Ok(first) = rx.recv() {
+    while let Some(first) = rx.recv() {
         batch.push(first);
-        batch.extend(rx.try_iter().take(MAX_BATCH - 1));
+        rx.take_waiting(&mut batch, MAX_BATCH - 1);
         if subscribers.stopped.load(Ordering::Acquire) {
             break;
         }
@@ -222,7 +254,8 @@ fn feed_streams(subscribers: &Subscribers, event: &Event, counters: &DispatchCou
             Err(TrySendError::Full(_)) => Sent::Full,
             Err(TrySendError::Closed(_)) => Sent::Closed,
         };
-        send_or_count(&mut feed.lost, &counters.events_lost, event.clone(), try_send)
+        // Only this thread fills a stream, so its free capacity only grows.
+        send_or_count(&mut feed.lost, &counters.events_lost, event.clone(), || tx.capacity(), try_send)
     });
 }
 
@@ -234,15 +267,27 @@ enum Sent {
 }
 
 /// The one overflow rule, for the dispatch queue and every stream alike:
-/// never wait; report a loss not yet reported ahead of the next event that
-/// fits; drop and count what does not fit. False once the receiver is gone.
-fn send_or_count(lost: &mut u64, counter: &AtomicU64, event: Event, mut try_send: impl FnMut(Event) -> Sent) -> bool {
+/// never wait; report a loss not yet reported just ahead of the next event
+/// that fits, the two going in together (a report alone in the last free
+/// slot would be followed by another report instead); drop and count what
+/// does not fit. `room` is free space the sends that follow are sure to
+/// find. False once the receiver is gone.
+fn send_or_count(
+    lost: &mut u64,
+    counter: &AtomicU64,
+    event: Event,
+    room: impl Fn() -> usize,
+    mut try_send: impl FnMut(Event) -> Sent,
+) -> bool {
     let drop_one = |lost: &mut u64| {
         *lost += 1;
         counter.fetch_add(1, Ordering::Relaxed);
         true
     };
     if *lost > 0 {
+        if room() < 2 {
+            return drop_one(lost);
+        }
         match try_send(Event::EventsLost(*lost)) {
             Sent::Yes => *lost = 0,
             Sent::Full => return drop_one(lost),
@@ -496,6 +541,32 @@ mod tests {
         // Reported when room came: just ahead of the next event that fit.
         let reports: Vec<usize> = (0..all.len()).filter(|&i| matches!(all[i], Event::EventsLost(_))).collect();
         assert!(reports.iter().all(|&i| matches!(all.get(i + 1), Some(Event::MemberUpdated(_)))), "{reports:?}");
+    }
+
+    #[test]
+    fn a_loss_report_goes_in_only_together_with_the_event_after_it() {
+        // A bounded queue with `free` slots left.
+        let queue = std::cell::RefCell::new(Vec::new());
+        let free = std::cell::Cell::new(1usize);
+        let try_send = |e| {
+            if free.get() == 0 {
+                return Sent::Full;
+            }
+            free.set(free.get() - 1);
+            queue.borrow_mut().push(e);
+            Sent::Yes
+        };
+        let counter = AtomicU64::new(0);
+        let mut lost = 3;
+        // One slot: a report there would leave the event no room.
+        assert!(send_or_count(&mut lost, &counter, update(0), || free.get(), try_send));
+        assert!(queue.borrow().is_empty(), "no report without room for the event too");
+        assert_eq!((lost, counter.load(Ordering::Relaxed)), (4, 1));
+        free.set(2);
+        assert!(send_or_count(&mut lost, &counter, update(1), || free.get(), try_send));
+        let sent = queue.borrow();
+        assert!(matches!(sent[..], [Event::EventsLost(4), Event::MemberUpdated(ref m)] if m.incarnation == 1));
+        assert_eq!(lost, 0);
     }
 
     #[test]
