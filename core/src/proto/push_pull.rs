@@ -95,13 +95,13 @@ impl Proto {
     fn push_pull_answer(&mut self, join: bool, state: bool, now: Instant) -> (Vec<u8>, usize) {
         let user_state = self.user_state(state);
         let own = (self.incarnation, self.left);
-        let serves = self.last_answer.as_ref().is_some_and(|a| {
+        let reusable = |a: &&Answer| {
             a.join == join
                 && a.own == own
                 && a.user_state == user_state
                 && now.saturating_duration_since(a.built) < self.cfg.gossip_interval / 2
-        });
-        if let (true, Some(a)) = (serves, &self.last_answer) {
+        };
+        if let Some(a) = self.last_answer.as_ref().filter(reusable) {
             return (a.body.clone(), a.plain_len);
         }
         let plain = self.encode_table(join, &user_state);

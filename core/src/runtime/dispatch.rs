@@ -81,10 +81,10 @@ impl StreamFeed {
 /// The producing end, owned by the protocol task.
 pub(crate) struct EventSink {
     tx: Option<SyncSender<Event>>,
-    /// Events in the queue or being taken out of it: raised before a send,
-    /// lowered once the dispatch thread has received. So it never reads
-    /// less than the queue holds, and `EVENT_QUEUE_DEPTH - queued` is room
-    /// the sends that follow are sure to find (only this end fills it).
+    /// Events sent and not yet counted out by the dispatch thread, which
+    /// lowers it after each receive. Only this end reads it, after its own
+    /// sends, so it never reads less than the queue holds:
+    /// `EVENT_QUEUE_DEPTH - queued` is room the next sends are sure to find.
     queued: Arc<AtomicUsize>,
     lost: u64,
     counters: Arc<DispatchCounters>,
@@ -100,18 +100,13 @@ impl EventSink {
     pub(crate) fn push(&mut self, event: Event) {
         let Some(tx) = &self.tx else { return };
         let queued = &self.queued;
-        let try_send = |e| {
-            queued.fetch_add(1, Ordering::AcqRel);
-            match tx.try_send(e) {
-                Ok(()) => Sent::Yes,
-                Err(failed) => {
-                    queued.fetch_sub(1, Ordering::AcqRel);
-                    match failed {
-                        TrySendError::Full(_) => Sent::Full,
-                        TrySendError::Disconnected(_) => Sent::Closed,
-                    }
-                }
+        let try_send = |e| match tx.try_send(e) {
+            Ok(()) => {
+                queued.fetch_add(1, Ordering::AcqRel);
+                Sent::Yes
             }
+            Err(TrySendError::Full(_)) => Sent::Full,
+            Err(TrySendError::Disconnected(_)) => Sent::Closed,
         };
         let room = || EVENT_QUEUE_DEPTH.saturating_sub(queued.load(Ordering::Acquire));
         send_or_count(&mut self.lost, &self.counters.events_lost, event, room, try_send);
@@ -122,7 +117,6 @@ impl EventSink {
     /// shutdown waits for the dispatch thread anyway.
     pub(crate) fn close(&mut self) {
         if let (Some(tx), true) = (&self.tx, self.lost > 0) {
-            self.queued.fetch_add(1, Ordering::AcqRel);
             let _ = tx.send(Event::EventsLost(self.lost));
             self.lost = 0;
         }
