@@ -46,6 +46,34 @@ fn all_see(nodes: &[&Node], count: usize) -> bool {
     nodes.iter().all(|n| n.members().map(|m| m.iter().filter(|m| m.state == MemberState::Alive).count()) == Ok(count))
 }
 
+/// What each node that does not see `count` alive sees instead: the
+/// members it lacks or holds in another state, and the first such node's
+/// stats (failed probes, refused streams), for a failed wait.
+fn views(nodes: &[&Node], count: usize) -> String {
+    let names: Vec<&str> = nodes.iter().map(|n| n.name()).collect();
+    let mut out = Vec::new();
+    for n in nodes {
+        let Ok(members) = n.members() else {
+            out.push(format!("{}: stopped", n.name()));
+            continue;
+        };
+        if members.iter().filter(|m| m.state == MemberState::Alive).count() == count {
+            continue;
+        }
+        let lacks: Vec<&str> = names.iter().copied().filter(|w| !members.iter().any(|m| &*m.name == *w)).collect();
+        let other: Vec<String> = members
+            .iter()
+            .filter(|m| m.state != MemberState::Alive)
+            .map(|m| format!("{} {:?}", m.name, m.state))
+            .collect();
+        out.push(format!("{} lacks {lacks:?}, sees {other:?}", n.name()));
+        if out.len() == 1 {
+            out.push(format!("its stats: {:?}", n.stats()));
+        }
+    }
+    out.join("; ")
+}
+
 #[test]
 fn three_nodes_converge() {
     let log = Log::default();
@@ -63,7 +91,7 @@ fn ten_nodes_converge_and_a_crash_is_detected_by_every_node() {
     let log = Log::default();
     let nodes = cluster(&log, 10, "c10-");
     let refs: Vec<&Node> = nodes.iter().collect();
-    assert!(wait_until(Duration::from_secs(10), || all_see(&refs, 10)), "10 nodes see 10 alive");
+    assert!(wait_until(Duration::from_secs(30), || all_see(&refs, 10)), "10 nodes see 10 alive: {}", views(&refs, 10));
     // A crash: no leave, the sockets just close.
     nodes[9].shutdown();
     let survivors = &refs[..9];
@@ -141,7 +169,7 @@ fn fifty_nodes_converge() {
     let log = Log::default();
     let nodes = cluster(&log, 50, "c50-");
     let refs: Vec<&Node> = nodes.iter().collect();
-    assert!(wait_until(Duration::from_secs(30), || all_see(&refs, 50)), "50 nodes see 50 alive");
+    assert!(wait_until(Duration::from_secs(30), || all_see(&refs, 50)), "50 nodes see 50 alive: {}", views(&refs, 50));
 }
 
 #[test]
@@ -355,8 +383,16 @@ fn the_blocking_api_works_from_inside_a_callers_tokio_runtime() {
         assert_eq!(a.join(&[b.addr().to_string()]), Ok(1), "blocking call inside async code");
         let mut events = a.events();
         b.set_meta(b"async").unwrap();
-        let e = tokio::time::timeout(Duration::from_secs(5), events.next()).await.unwrap();
-        assert!(matches!(e, Some(Event::MemberUpdated(_))), "{e:?}");
+        // The stream may open with the joins' events: produced before it
+        // was subscribed, but not yet through the dispatch thread.
+        let mut e = None;
+        for _ in 0..3 {
+            e = tokio::time::timeout(Duration::from_secs(5), events.next()).await.unwrap();
+            if !matches!(&e, Some(Event::Joined { .. } | Event::MemberJoined(_))) {
+                break;
+            }
+        }
+        assert!(matches!(&e, Some(Event::MemberUpdated(m)) if &*m.name == "rt-b"), "{e:?}");
         assert_eq!(a.leave_async(Duration::from_secs(2)).await, Ok(()));
     });
 }
@@ -457,7 +493,9 @@ fn twenty_nodes_on_one_shared_runtime_thread_converge_detect_a_crash_and_shut_do
         assert_eq!(node.join(&[seed.as_str()]), Ok(1), "{} joins through {seed}", node.name());
     }
     let refs: Vec<&Node> = nodes.iter().collect();
-    assert!(wait_until(Duration::from_secs(10), || all_see(&refs, 20)), "20 nodes see 20 alive");
+    // Not a speed check (the cold start bench is): long enough to ride out a
+    // stall of the machine and the false suspicions it brings.
+    assert!(wait_until(Duration::from_secs(30), || all_see(&refs, 20)), "20 nodes see 20 alive: {}", views(&refs, 20));
     // A crash: one node stops without leaving; the others fail it.
     nodes[19].shutdown();
     assert_eq!(nodes[19].members(), Err(NodeError::Shutdown), "a stopped node says so");

@@ -455,6 +455,11 @@ impl Node {
 
     /// The events from now on, as an async stream (it also offers blocking
     /// reads). Several streams may be open; each gets every event.
+    ///
+    /// "Now" is the dispatch thread's place in the event queue: events the
+    /// node produced just before the call, and has not yet handed out, are
+    /// in the stream too. So subscribe before the action whose events you
+    /// need, and expect a stream to open with a few earlier ones.
     pub fn events(&self) -> EventStream {
         self.subscribers.subscribe(None)
     }
