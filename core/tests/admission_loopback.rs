@@ -180,7 +180,7 @@ fn a_connection_that_sends_nothing_is_closed_at_the_first_byte_deadline() {
         Node::start(Config { tcp_first_byte_timeout: Duration::from_millis(300), ..config("victim") }).expect("start");
     let mut idle: Vec<TcpStream> = (0..5).map(|_| TcpStream::connect(victim.addr()).expect("connect")).collect();
     assert!(
-        wait_until(Duration::from_secs(3), || victim.stats().is_ok_and(|s| s.streams_silent == 5)),
+        wait_until(Duration::from_secs(10), || victim.stats().is_ok_and(|s| s.streams_silent == 5)),
         "{:?}",
         victim.stats()
     );

@@ -340,7 +340,7 @@ fn events_arrive_as_a_stream_and_a_panicking_callback_is_contained() {
     // Being joined ends a's own wait for a cluster.
     let joined = events.next_blocking(Duration::from_secs(5));
     assert!(matches!(&joined, Some(Event::Joined { .. })), "{joined:?}");
-    assert!(wait_until(Duration::from_secs(2), || a.stats().unwrap().callback_panics == 1));
+    assert!(wait_until(Duration::from_secs(10), || a.stats().unwrap().callback_panics == 1));
     b.set_meta(b"after the panic").unwrap();
     let next = events.next_blocking(Duration::from_secs(5));
     assert!(matches!(&next, Some(Event::MemberUpdated(m)) if m.meta == b"after the panic"), "{next:?}");

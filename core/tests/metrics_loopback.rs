@@ -125,14 +125,14 @@ fn a_three_node_cluster_reports_every_metric_and_a_recorder_receives_them() {
     };
     let mut counted = None;
     assert!(
-        wait_until(Duration::from_secs(3), || {
+        wait_until(Duration::from_secs(10), || {
             counted = got("memberlist.udp.sent", "m1");
             matches!(counted, Some(DebugValue::Counter(v)) if v > 0)
         }),
         "the recorder has memberlist.udp.sent for m1: {counted:?}"
     );
     assert!(
-        wait_until(Duration::from_secs(3), || matches!(got("memberlist.probeNode", "m0"),
+        wait_until(Duration::from_secs(10), || matches!(got("memberlist.probeNode", "m0"),
             Some(DebugValue::Histogram(h)) if !h.is_empty())),
         "probe timings reached the recorder"
     );
