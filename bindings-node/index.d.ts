@@ -214,6 +214,11 @@ export interface State {
   get(key: string): StateEntry | null
   entries(prefix?: string): StateEntry[]
   summary(): StateSummary
+  /**
+   * Changes to keys under `prefix` from now on (`for await`); each call is
+   * its own subscription. As with `Node.events()`, changes produced just
+   * before the call and not yet handed out may come too.
+   */
   watch(prefix?: string): Subscription<StateChanged | EventsLost>
 }
 
@@ -418,6 +423,14 @@ export declare class Node extends EventEmitter<NodeEvents> {
    * the node is closed.
    */
   metrics(): MetricSample[]
+  /**
+   * Every event from now on (`for await`); each call is its own
+   * subscription. "Now" is the dispatch thread's place in the node's event
+   * queue: events produced just before the call and not yet handed out
+   * come too, so subscribe before the action whose events you need. An
+   * unread subscription holds 4,096 events, then reports what it drops as
+   * one `eventsLost` ahead of the next event that fits.
+   */
   events(): Subscription<RumourEvent>
 }
 

@@ -162,7 +162,11 @@ class Node(Base):
 
     def events(self) -> AsyncEvents:
         """``async for event in node.events():`` every event from now on;
-        each call is its own subscription (call it inside a running loop)."""
+        each call is its own subscription (call it inside a running loop).
+
+        "Now" is the dispatch thread's place in the node's event queue:
+        events produced just before the call and not yet handed out come
+        too, so subscribe before the action whose events you need."""
         sub = AsyncEvents(self._hub, None)
         self._hub.add(sub)
         return sub

@@ -154,7 +154,11 @@ class Node(Base):
         return listener
 
     def events(self) -> Events:
-        """Every event from now on; each call is its own subscription."""
+        """Every event from now on; each call is its own subscription.
+
+        "Now" is the dispatch thread's place in the node's event queue:
+        events produced just before the call and not yet handed out come
+        too, so subscribe before the action whose events you need."""
         sub = Events(self._hub, None)
         self._hub.add(sub)
         return sub

@@ -92,7 +92,9 @@ impl State<'_> {
 
     /// The changes from now on to keys starting with `prefix`, as
     /// [`crate::Event::StateChanged`] events (and [`crate::Event::EventsLost`]
-    /// if the stream is not read fast enough).
+    /// if the stream is not read fast enough). "Now" as in
+    /// [`crate::Node::events`]: changes produced just before the call and
+    /// not yet handed out may come too.
     pub fn watch(&self, prefix: &str) -> EventStream {
         self.node.subscribers.subscribe(Some(prefix.to_string()))
     }
