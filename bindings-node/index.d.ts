@@ -434,10 +434,31 @@ export declare class Node extends EventEmitter<NodeEvents> {
   events(): Subscription<RumourEvent>
 }
 
+/** The `code` of each rumour error class, one per class. */
+export type RumourErrorCode =
+  | 'RUMOUR_ERROR'
+  | 'RUMOUR_START'
+  | 'RUMOUR_JOIN'
+  | 'RUMOUR_JOIN_TIMEOUT'
+  | 'RUMOUR_NODE'
+  | 'RUMOUR_CLOSED'
+  | 'RUMOUR_TOO_LARGE'
+  | 'RUMOUR_UNKNOWN_MEMBER'
+  | 'RUMOUR_LEFT'
+  | 'RUMOUR_KEYRING'
+  | 'RUMOUR_LEAVE_TIMEOUT'
+  | 'RUMOUR_STATE'
+
+/** Base of every rumour error. Bad arguments are TypeError or RangeError, with `field`. */
 export declare class RumourError extends Error {
+  /** The class as a stable string, for code that tests `err.code` rather than `instanceof`. */
+  static readonly code: RumourErrorCode
+  /** This error's class as a stable string (`ClosedError`: `'RUMOUR_CLOSED'`). */
+  readonly code: RumourErrorCode
   /** The argument or config field at fault, when one is. */
   field?: string
 }
+/** The node could not start (its sockets or its runtime); a bad config field is a RangeError or TypeError. */
 export declare class StartError extends RumourError {}
 /** One seed address that did not answer, and why. */
 export interface SeedFailure {
@@ -460,11 +481,19 @@ export declare class JoinError extends RumourError {
 }
 /** `joined()` waited its whole timeout; the node keeps trying its seeds. */
 export declare class JoinTimeoutError extends JoinError {}
+/** A call on a running node failed; the subclasses say why. */
 export declare class NodeError extends RumourError {}
+/** The node is closed (or closed while the call waited). */
 export declare class ClosedError extends NodeError {}
+/** Metadata, a broadcast or message, or local state over its limit; `field` is `meta` or `data`. */
 export declare class TooLargeError extends NodeError {}
+/** `send()` to a name that is unknown, dead or left; `field` is `to`. */
 export declare class UnknownMemberError extends NodeError {}
+/** The node has left the cluster, so it no longer sends, broadcasts or writes. */
 export declare class LeftError extends NodeError {}
+/** A keyring change refused: a key not 16, 24 or 32 bytes, one not installed, the primary's removal, or encryption off. */
 export declare class KeyringError extends NodeError {}
+/** `leave()` was not confirmed within its timeout; the node has left anyway. */
 export declare class LeaveTimeoutError extends NodeError {}
+/** A replicated-map write refused; `field` is `key`, `value`, `ttl` or `state` (the map's limits). */
 export declare class StateError extends NodeError {}

@@ -37,26 +37,54 @@ function loadNative() {
 
 // ---- errors ----
 
-/** Base of every rumour error; `field` names the argument or config field at fault. */
+/**
+ * Base of every rumour error; `field` names the argument or config field at
+ * fault, and `code` the class as a stable string (Node's convention), for
+ * code that tests `err.code` rather than `instanceof`.
+ */
 class RumourError extends Error {
+  static code = 'RUMOUR_ERROR'
   constructor(message, field) {
     super(message)
     this.name = new.target.name
+    this.code = new.target.code
     this.field = field || undefined
   }
 }
-class StartError extends RumourError {}
-class JoinError extends RumourError {}
+class StartError extends RumourError {
+  static code = 'RUMOUR_START'
+}
+class JoinError extends RumourError {
+  static code = 'RUMOUR_JOIN'
+}
 /** `joined()` waited its whole timeout; the node keeps trying its seeds. */
-class JoinTimeoutError extends JoinError {}
-class NodeError extends RumourError {}
-class ClosedError extends NodeError {}
-class TooLargeError extends NodeError {}
-class UnknownMemberError extends NodeError {}
-class LeftError extends NodeError {}
-class KeyringError extends NodeError {}
-class LeaveTimeoutError extends NodeError {}
-class StateError extends NodeError {}
+class JoinTimeoutError extends JoinError {
+  static code = 'RUMOUR_JOIN_TIMEOUT'
+}
+class NodeError extends RumourError {
+  static code = 'RUMOUR_NODE'
+}
+class ClosedError extends NodeError {
+  static code = 'RUMOUR_CLOSED'
+}
+class TooLargeError extends NodeError {
+  static code = 'RUMOUR_TOO_LARGE'
+}
+class UnknownMemberError extends NodeError {
+  static code = 'RUMOUR_UNKNOWN_MEMBER'
+}
+class LeftError extends NodeError {
+  static code = 'RUMOUR_LEFT'
+}
+class KeyringError extends NodeError {
+  static code = 'RUMOUR_KEYRING'
+}
+class LeaveTimeoutError extends NodeError {
+  static code = 'RUMOUR_LEAVE_TIMEOUT'
+}
+class StateError extends NodeError {
+  static code = 'RUMOUR_STATE'
+}
 
 const KINDS = {
   Start: StartError,

@@ -89,7 +89,10 @@ test('every event kind arrives, typed and frozen', async () => {
 
 test('bad input gets the documented errors', async () => {
   const [a, b] = await cluster(2, 'bad')
-  await assert.rejects(a.setMeta(Buffer.alloc(600)), (e) => e instanceof rumour.TooLargeError && e.field === 'meta')
+  await assert.rejects(
+    a.setMeta(Buffer.alloc(600)),
+    (e) => e instanceof rumour.TooLargeError && e.field === 'meta' && e.code === 'RUMOUR_TOO_LARGE',
+  )
   await assert.rejects(a.broadcast(Buffer.alloc(2000)), rumour.TooLargeError)
   await assert.rejects(a.send('nobody', 'x'), rumour.UnknownMemberError)
   await assert.rejects(a.broadcast(42), TypeError)
@@ -105,7 +108,12 @@ test('bad input gets the documented errors', async () => {
   await assert.rejects(joining, /given up/)
   await lonely.close()
   await lonely.close()
-  assert.throws(() => lonely.members(), rumour.ClosedError)
+  assert.throws(() => lonely.members(), (e) => e instanceof rumour.ClosedError && e.code === 'RUMOUR_CLOSED')
+  // Every class has its own code, which its instances carry.
+  const classes = Object.values(rumour).filter((v) => v === rumour.RumourError || v?.prototype instanceof rumour.RumourError)
+  assert.equal(classes.length, 12)
+  assert.equal(new Set(classes.map((c) => c.code)).size, classes.length, 'one code per class')
+  for (const c of classes) assert.equal(new c('x').code, c.code, c.name)
   await assert.rejects(Node.start({}), TypeError)
   await assert.rejects(Node.start(config('x', { bind: 'no-such-host.invalid:1' })), (e) => e instanceof RangeError && e.field === 'bind')
   await a.close()
