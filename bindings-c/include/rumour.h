@@ -241,6 +241,44 @@ typedef struct {
   uint64_t hails_answered;
   // Peer file reads or writes that failed.
   uint64_t peers_file_errors;
+  // Bytes of the UDP packets sent.
+  uint64_t bytes_sent;
+  // Bytes of the UDP packets received.
+  uint64_t bytes_received;
+  // Packets or messages that failed to decode, or had the wrong label or key.
+  uint64_t decode_errors;
+  // Times this node spread its current alive again because an accusation
+  // older than its incarnation showed someone missed its refutation.
+  uint64_t reasserts;
+  // Accusations of this node answered with its alive sent straight back.
+  uint64_t accusers_answered;
+  // Replicated-map entries this node took from peers through anti-entropy.
+  uint64_t state_repaired;
+  // Remote replicated-map writes refused (over this node's bounds, or a bad key).
+  uint64_t state_rejected;
+  // Event callbacks that panicked (each reported, the node kept running).
+  uint64_t callback_panics;
+  // Streams not opened because too many of ours were in progress, and
+  // peers' connections refused because every held one was busy.
+  uint64_t streams_refused;
+  // Peers' connections closed to make room for a newcomer: the held one
+  // silent longest (a flood of idle connections shows here).
+  uint64_t streams_evicted;
+  // Peers' connections that sent nothing within the "tcp_first_byte_timeout" field.
+  uint64_t streams_silent;
+  // TCP streams cut off by the timeout (a stalled or slow peer).
+  uint64_t streams_timed_out;
+  // TCP streams cut off at the size limit.
+  uint64_t streams_oversized;
+  // TCP streams that were garbage, cut short or refused by the protocol.
+  uint64_t streams_rejected;
+  // Our own TCP streams that failed (connection, timeout, bad reply).
+  uint64_t streams_failed;
+  // UDP packets the OS would not send.
+  uint64_t udp_send_errors;
+  // Push-pulls with a random member after a burst of joins, to pick up
+  // the rumours gossip missed.
+  uint64_t catch_up_pulls;
 } rumour_stats;
 
 // One live entry of the replicated map; pointers valid until the snapshot
@@ -299,7 +337,9 @@ void rumour_config_free(rumour_config *config);
 // "peers_file" (a path: the node keeps the members it knows and its
 // incarnation there, and reads them back at start; a bad file is logged
 // and ignored; counted in `peers_file_errors`). The string is copied.
-// On failure the config is unchanged.
+// NULL unsets the two optional fields, "advertise" (peers are then told
+// the bound address) and "peers_file" (no file), and is refused for the
+// others. On failure the config is unchanged.
 rumour_status rumour_config_set_string(rumour_config *config, const char *field, const char *value);
 
 // Sets a whole-number field: "protocol_version", "indirect_checks",

@@ -195,7 +195,9 @@ unsafe fn config_mut<'a>(c: *mut rumour_config) -> Result<&'a mut Config, rumour
 /// "peers_file" (a path: the node keeps the members it knows and its
 /// incarnation there, and reads them back at start; a bad file is logged
 /// and ignored; counted in `peers_file_errors`). The string is copied.
-/// On failure the config is unchanged.
+/// NULL unsets the two optional fields, "advertise" (peers are then told
+/// the bound address) and "peers_file" (no file), and is refused for the
+/// others. On failure the config is unchanged.
 #[no_mangle]
 pub unsafe extern "C" fn rumour_config_set_string(
     config: *mut rumour_config,
@@ -205,6 +207,20 @@ pub unsafe extern "C" fn rumour_config_set_string(
     guard(|| {
         let c = tri!(config_mut(config));
         let field = tri!(str_arg(field, "field"));
+        if value.is_null() {
+            match field {
+                "advertise" => c.advertise = None,
+                "peers_file" => c.peers_file = None,
+                "name" | "bind" | "label" => {
+                    return err(
+                        RUMOUR_ERR_NULL,
+                        format!("the value of `{field}` is NULL; only \"advertise\" and \"peers_file\" can be unset"),
+                    )
+                }
+                other => return err(RUMOUR_ERR_INVALID_ARGUMENT, format!("unknown text field {other:?}")),
+            }
+            return RUMOUR_OK;
+        }
         let value = tri!(str_arg(value, &format!("the value of `{field}`"))).to_string();
         let before = c.clone();
         match field {
@@ -1001,6 +1017,44 @@ pub struct rumour_stats {
     pub hails_answered: u64,
     /// Peer file reads or writes that failed.
     pub peers_file_errors: u64,
+    /// Bytes of the UDP packets sent.
+    pub bytes_sent: u64,
+    /// Bytes of the UDP packets received.
+    pub bytes_received: u64,
+    /// Packets or messages that failed to decode, or had the wrong label or key.
+    pub decode_errors: u64,
+    /// Times this node spread its current alive again because an accusation
+    /// older than its incarnation showed someone missed its refutation.
+    pub reasserts: u64,
+    /// Accusations of this node answered with its alive sent straight back.
+    pub accusers_answered: u64,
+    /// Replicated-map entries this node took from peers through anti-entropy.
+    pub state_repaired: u64,
+    /// Remote replicated-map writes refused (over this node's bounds, or a bad key).
+    pub state_rejected: u64,
+    /// Event callbacks that panicked (each reported, the node kept running).
+    pub callback_panics: u64,
+    /// Streams not opened because too many of ours were in progress, and
+    /// peers' connections refused because every held one was busy.
+    pub streams_refused: u64,
+    /// Peers' connections closed to make room for a newcomer: the held one
+    /// silent longest (a flood of idle connections shows here).
+    pub streams_evicted: u64,
+    /// Peers' connections that sent nothing within the "tcp_first_byte_timeout" field.
+    pub streams_silent: u64,
+    /// TCP streams cut off by the timeout (a stalled or slow peer).
+    pub streams_timed_out: u64,
+    /// TCP streams cut off at the size limit.
+    pub streams_oversized: u64,
+    /// TCP streams that were garbage, cut short or refused by the protocol.
+    pub streams_rejected: u64,
+    /// Our own TCP streams that failed (connection, timeout, bad reply).
+    pub streams_failed: u64,
+    /// UDP packets the OS would not send.
+    pub udp_send_errors: u64,
+    /// Push-pulls with a random member after a burst of joins, to pick up
+    /// the rumours gossip missed.
+    pub catch_up_pulls: u64,
 }
 
 /// Writes a short hash of how this node sees the cluster to `*out`: the
@@ -1107,6 +1161,23 @@ pub unsafe extern "C" fn rumour_node_stats(node: *const rumour_node, out: *mut r
                     seed_push_pulls: s.proto.seed_push_pulls,
                     hails_answered: s.proto.hails_answered,
                     peers_file_errors: s.peers_file_errors,
+                    bytes_sent: s.proto.bytes_sent,
+                    bytes_received: s.proto.bytes_received,
+                    decode_errors: s.proto.decode_errors,
+                    reasserts: s.proto.reasserts,
+                    accusers_answered: s.proto.accusers_answered,
+                    state_repaired: s.proto.state_repaired,
+                    state_rejected: s.proto.state_rejected,
+                    callback_panics: s.callback_panics,
+                    streams_refused: s.streams_refused,
+                    streams_evicted: s.streams_evicted,
+                    streams_silent: s.streams_silent,
+                    streams_timed_out: s.streams_timed_out,
+                    streams_oversized: s.streams_oversized,
+                    streams_rejected: s.streams_rejected,
+                    streams_failed: s.streams_failed,
+                    udp_send_errors: s.udp_send_errors,
+                    catch_up_pulls: s.proto.catch_up_pulls,
                 };
                 RUMOUR_OK
             }

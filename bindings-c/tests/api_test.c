@@ -144,6 +144,21 @@ static int free_port(void) {
     return ntohs(sa.sin_port);
 }
 
+/* Sends one datagram that is no memberlist message to `addr`
+ * ("127.0.0.1:port"); true when it left. */
+static int send_garbage(const char *addr) {
+    const char *colon = strrchr(addr, ':');
+    if (colon == NULL) return 0;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0) return 0;
+    const char junk[] = "\xffnot a memberlist packet";
+    ssize_t sent = sendto(fd, junk, sizeof junk, 0, (struct sockaddr *)&sa, sizeof sa);
+    close(fd);
+    return sent == (ssize_t)sizeof junk;
+}
+
 /* Seeds that keep working: a node whose seed is down starts anyway,
  * rumour_node_joined times out, then answers once the seed is up; a node
  * that gives up reports RUMOUR_ERR_JOIN; bad values are refused. */
@@ -185,8 +200,10 @@ static void seeds_test(void) {
               rumour_config_set_number(bad, "tcp_max_incoming_per_source", 8) == RUMOUR_OK &&
               rumour_config_set_number(bad, "tcp_first_byte_timeout", 500) == RUMOUR_OK,
           "admission limits set");
-    CHECK(rumour_config_set_string(bad, "peers_file", NULL) == RUMOUR_ERR_NULL && named("peers_file"),
-          "NULL peers file");
+    CHECK(rumour_config_set_string(bad, "name", NULL) == RUMOUR_ERR_NULL && named("name"), "NULL name");
+    CHECK(rumour_config_set_string(bad, "no_such_field", NULL) == RUMOUR_ERR_INVALID_ARGUMENT &&
+              named("no_such_field"),
+          "unknown field, NULL value");
     CHECK(rumour_config_set_string(bad, "peers_file", "") == RUMOUR_ERR_CONFIG && named("peers_file"),
           "empty peers file");
     rumour_node *b = NULL;
@@ -202,6 +219,14 @@ static void seeds_test(void) {
     char dir[] = "/tmp/rumour-c-peers-XXXXXX";
     CHECK(mkdtemp(dir) != NULL, "a temporary directory");
     CHECK(rumour_config_set_string(cw, "peers_file", dir) == RUMOUR_OK, "a peers file that is a directory");
+    /* The same file set, then unset with NULL: that node keeps no file. */
+    rumour_config *cu = local_config("c-no-file");
+    CHECK(rumour_config_set_string(cu, "peers_file", dir) == RUMOUR_OK &&
+              rumour_config_set_string(cu, "peers_file", NULL) == RUMOUR_OK,
+          "a peers file unset");
+    rumour_node *u = NULL;
+    CHECK(rumour_node_start(cu, NULL, NULL, NULL, &u) == RUMOUR_OK, "start without a peers file");
+    rumour_config_free(cu);
     rumour_node *w = NULL;
     CHECK(rumour_node_start(cw, on_event, &sw, on_free, &w) == RUMOUR_OK, "start before the seed");
     rumour_config_free(cw);
@@ -224,6 +249,8 @@ static void seeds_test(void) {
     rumour_stats st;
     CHECK(rumour_node_stats(w, &st) == RUMOUR_OK && st.join_attempts >= 1 && st.peers_file_errors >= 1,
           "join attempts and peer file errors counted");
+    CHECK(rumour_node_stats(u, &st) == RUMOUR_OK && st.peers_file_errors == 0, "no file, no peer file errors");
+    rumour_node_free(u);
     rumour_node_free(w);
     rumour_node_free(s);
     rmdir(dir);
@@ -427,6 +454,17 @@ int main(void) {
 
     rumour_stats st;
     CHECK(rumour_node_stats(a, &st) == RUMOUR_OK && st.members == 2 && st.packets_sent > 0, "stats");
+    CHECK(st.bytes_sent >= st.packets_sent && st.bytes_received >= st.packets_received && st.packets_received > 0,
+          "bytes counted with the packets");
+    CHECK(st.callback_panics == 0, "no callback panicked");
+    /* A garbage datagram shows as a decode error, and the node goes on. */
+    CHECK(send_garbage(rumour_node_addr(a)), "a garbage datagram sent");
+    st.decode_errors = 0;
+    for (int i = 0; i < 250 && st.decode_errors == 0; i++) {
+        if (i > 0) usleep(20000);
+        if (rumour_node_stats(a, &st) != RUMOUR_OK) break;
+    }
+    CHECK(st.decode_errors == 1, "the garbage counted as one decode error");
 
     /* The digests agree once the write above reached b (anti-entropy at the latest). */
     uint64_t da = 0, db = 1;
