@@ -214,7 +214,8 @@ typedef void (*rumour_free_cb)(void *user_data);
 // inside it (no later batch is handed over); `rumour_node_free` must not.
 typedef void (*rumour_event_batch_cb)(const rumour_event *events, size_t count, void *user_data);
 
-// Counters of a node (a snapshot).
+// Counters of a node (a snapshot): every counter of the Rust `NodeStats`;
+// the timings are in `rumour_node_metrics_text`.
 typedef struct {
   // Members alive or suspect, this node included.
   uint64_t members;
@@ -279,6 +280,41 @@ typedef struct {
   // Push-pulls with a random member after a burst of joins, to pick up
   // the rumours gossip missed.
   uint64_t catch_up_pulls;
+  // TCP streams this node opened to peers.
+  uint64_t streams_opened;
+  // TCP streams accepted from peers.
+  uint64_t streams_accepted;
+  // Alive messages ignored because the name is taken by another address.
+  uint64_t name_conflicts;
+  // Push-pull exchanges refused for incompatible protocol versions.
+  uint64_t incompatible_peers;
+  // Attempts to reach a member declared failed (the "reconnect_timeout" field).
+  uint64_t reconnect_attempts;
+  // Packets of the extra gossip rounds run at once on learning that a
+  // member failed or left.
+  uint64_t prompt_gossip_packets;
+  // Bytes of replicated-map rumours queued or pushed (each once, however
+  // often it is retransmitted).
+  uint64_t state_rumour_bytes;
+  // Replicated-map entries dropped because a peer showed them older than
+  // a tombstone it had already collected.
+  uint64_t state_dropped_stale;
+  // Alive messages that changed the member table (`memberlist.msg.alive`).
+  uint64_t msg_alive;
+  // Suspect messages that made a member suspect (`memberlist.msg.suspect`).
+  uint64_t msg_suspect;
+  // Dead messages that marked a member failed or left (`memberlist.msg.dead`).
+  uint64_t msg_dead;
+  // Probes started with an interval stretched by a poor health score
+  // (`memberlist.degraded.probe`).
+  uint64_t degraded_probes;
+  // Suspicions that ran out with fewer confirmations than expected
+  // (`memberlist.degraded.timeout`).
+  uint64_t degraded_timeouts;
+  // Bytes of the state this node sent in its last push-pull, either side.
+  uint64_t last_push_pull_local_bytes;
+  // Bytes of the state the peer sent in the last push-pull, either side.
+  uint64_t last_push_pull_remote_bytes;
 } rumour_stats;
 
 // One live entry of the replicated map; pointers valid until the snapshot

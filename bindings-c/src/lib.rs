@@ -988,7 +988,8 @@ pub unsafe extern "C" fn rumour_node_remove_key(node: *const rumour_node, key: *
     keyring(node, key, len, 2)
 }
 
-/// Counters of a node (a snapshot).
+/// Counters of a node (a snapshot): every counter of the Rust `NodeStats`;
+/// the timings are in `rumour_node_metrics_text`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct rumour_stats {
@@ -1055,6 +1056,41 @@ pub struct rumour_stats {
     /// Push-pulls with a random member after a burst of joins, to pick up
     /// the rumours gossip missed.
     pub catch_up_pulls: u64,
+    /// TCP streams this node opened to peers.
+    pub streams_opened: u64,
+    /// TCP streams accepted from peers.
+    pub streams_accepted: u64,
+    /// Alive messages ignored because the name is taken by another address.
+    pub name_conflicts: u64,
+    /// Push-pull exchanges refused for incompatible protocol versions.
+    pub incompatible_peers: u64,
+    /// Attempts to reach a member declared failed (the "reconnect_timeout" field).
+    pub reconnect_attempts: u64,
+    /// Packets of the extra gossip rounds run at once on learning that a
+    /// member failed or left.
+    pub prompt_gossip_packets: u64,
+    /// Bytes of replicated-map rumours queued or pushed (each once, however
+    /// often it is retransmitted).
+    pub state_rumour_bytes: u64,
+    /// Replicated-map entries dropped because a peer showed them older than
+    /// a tombstone it had already collected.
+    pub state_dropped_stale: u64,
+    /// Alive messages that changed the member table (`memberlist.msg.alive`).
+    pub msg_alive: u64,
+    /// Suspect messages that made a member suspect (`memberlist.msg.suspect`).
+    pub msg_suspect: u64,
+    /// Dead messages that marked a member failed or left (`memberlist.msg.dead`).
+    pub msg_dead: u64,
+    /// Probes started with an interval stretched by a poor health score
+    /// (`memberlist.degraded.probe`).
+    pub degraded_probes: u64,
+    /// Suspicions that ran out with fewer confirmations than expected
+    /// (`memberlist.degraded.timeout`).
+    pub degraded_timeouts: u64,
+    /// Bytes of the state this node sent in its last push-pull, either side.
+    pub last_push_pull_local_bytes: u64,
+    /// Bytes of the state the peer sent in the last push-pull, either side.
+    pub last_push_pull_remote_bytes: u64,
 }
 
 /// Writes a short hash of how this node sees the cluster to `*out`: the
@@ -1178,6 +1214,21 @@ pub unsafe extern "C" fn rumour_node_stats(node: *const rumour_node, out: *mut r
                     streams_failed: s.streams_failed,
                     udp_send_errors: s.udp_send_errors,
                     catch_up_pulls: s.proto.catch_up_pulls,
+                    streams_opened: s.proto.streams_opened,
+                    streams_accepted: s.proto.streams_accepted,
+                    name_conflicts: s.proto.name_conflicts,
+                    incompatible_peers: s.proto.incompatible_peers,
+                    reconnect_attempts: s.proto.reconnect_attempts,
+                    prompt_gossip_packets: s.proto.prompt_gossip_packets,
+                    state_rumour_bytes: s.proto.state_rumour_bytes,
+                    state_dropped_stale: s.proto.state_dropped_stale,
+                    msg_alive: s.proto.msg_alive,
+                    msg_suspect: s.proto.msg_suspect,
+                    msg_dead: s.proto.msg_dead,
+                    degraded_probes: s.proto.degraded_probes,
+                    degraded_timeouts: s.proto.degraded_timeouts,
+                    last_push_pull_local_bytes: s.proto.last_push_pull_local_bytes,
+                    last_push_pull_remote_bytes: s.proto.last_push_pull_remote_bytes,
                 };
                 RUMOUR_OK
             }

@@ -457,6 +457,8 @@ int main(void) {
     CHECK(st.bytes_sent >= st.packets_sent && st.bytes_received >= st.packets_received && st.packets_received > 0,
           "bytes counted with the packets");
     CHECK(st.callback_panics == 0, "no callback panicked");
+    CHECK(st.streams_opened + st.streams_accepted >= 1 && st.msg_alive >= 1,
+          "the join's push-pull stream and alive counted");
     /* A garbage datagram shows as a decode error, and the node goes on. */
     CHECK(send_garbage(rumour_node_addr(a)), "a garbage datagram sent");
     st.decode_errors = 0;
