@@ -449,7 +449,17 @@ export type RumourErrorCode =
   | 'RUMOUR_LEAVE_TIMEOUT'
   | 'RUMOUR_STATE'
 
-/** Base of every rumour error. Bad arguments are TypeError or RangeError, with `field`. */
+/**
+ * The `code` of a bad argument's error: a TypeError (wrong type, unknown
+ * field) is 'RUMOUR_INVALID_ARG', a RangeError (a number out of its range)
+ * 'RUMOUR_OUT_OF_RANGE'; `field` names the argument or config field.
+ */
+export type ArgumentErrorCode = 'RUMOUR_INVALID_ARG' | 'RUMOUR_OUT_OF_RANGE'
+
+/**
+ * Base of every rumour error. Bad arguments are not rumour errors but
+ * TypeError or RangeError, with `field` and a `code` ({@link ArgumentErrorCode}).
+ */
 export declare class RumourError extends Error {
   /** The class as a stable string, for code that tests `err.code` rather than `instanceof`. */
   static readonly code: RumourErrorCode

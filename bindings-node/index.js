@@ -100,18 +100,35 @@ const KINDS = {
   State: StateError,
 }
 
+/**
+ * A bad argument's TypeError: `field` names it (when there is one) and
+ * `code` is 'RUMOUR_INVALID_ARG', so callers can test `err.code` for
+ * these as for the rumour error classes.
+ */
+function typeError(message, field) {
+  return withCode(new TypeError(message), 'RUMOUR_INVALID_ARG', field)
+}
+
+/** A value out of its range, as a RangeError with `field` and code 'RUMOUR_OUT_OF_RANGE'. */
+function rangeError(message, field) {
+  return withCode(new RangeError(message), 'RUMOUR_OUT_OF_RANGE', field)
+}
+
+function withCode(err, code, field) {
+  err.code = code
+  if (field) err.field = field
+  return err
+}
+
 /** A native error ("kind|field|text") as the typed error it stands for. */
 function translate(err) {
   const parts = typeof err?.message === 'string' ? err.message.split('|') : []
   if (parts.length < 3) return err
   const [kind, field] = parts
   const text = parts.slice(2).join('|')
-  let out
-  if (kind === 'Range') out = new RangeError(text)
-  else if (kind === 'Type') out = new TypeError(text)
-  else out = new (KINDS[kind] || RumourError)(text, field)
-  if (field) out.field = field
-  return out
+  if (kind === 'Range') return rangeError(text, field)
+  if (kind === 'Type') return typeError(text, field)
+  return new (KINDS[kind] || RumourError)(text, field)
 }
 
 function call(fn) {
@@ -156,20 +173,18 @@ function toBuffer(value, field) {
   if (Buffer.isBuffer(value)) return value
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength)
   if (typeof value === 'string') return Buffer.from(value)
-  throw Object.assign(new TypeError(`${field} must be a Buffer, Uint8Array or string, not ${typeof value}`), { field })
+  throw typeError(`${field} must be a Buffer, Uint8Array or string, not ${typeof value}`, field)
 }
 
 function checkConfig(cfg) {
   const bad = (field, what) =>
-    Object.assign(new TypeError(`config field \`${field}\` must be ${what}, not ${JSON.stringify(cfg[field])}`), {
-      field,
-    })
+    typeError(`config field \`${field}\` must be ${what}, not ${JSON.stringify(cfg[field])}`, field)
   for (const f of STRING) if (typeof cfg[f] !== 'string') throw bad(f, 'a string')
   for (const f of NUMBER) {
     const v = cfg[f]
     if (typeof v !== 'number' || Number.isNaN(v)) throw bad(f, 'a number')
     if (INTEGER.has(f) && (!Number.isInteger(v) || v < 0 || v > 0xffffffff)) {
-      throw Object.assign(new RangeError(`config field \`${f}\` must be a whole number >= 0, not ${v}`), { field: f })
+      throw rangeError(`config field \`${f}\` must be a whole number >= 0, not ${v}`, f)
     }
   }
   for (const f of BOOLEAN) if (typeof cfg[f] !== 'boolean') throw bad(f, 'a boolean')
@@ -191,11 +206,11 @@ function checkConfig(cfg) {
 function preset(name, overrides) {
   const cfg = call(() => native.configPreset(name))
   if (overrides !== undefined && (overrides === null || typeof overrides !== 'object')) {
-    throw new TypeError('config overrides must be an object')
+    throw typeError('config overrides must be an object', 'overrides')
   }
   for (const [key, value] of Object.entries(overrides || {})) {
     if (!(key in cfg) && key !== 'advertise' && key !== 'peersFile') {
-      throw Object.assign(new TypeError(`unknown config field \`${key}\``), { field: key })
+      throw typeError(`unknown config field \`${key}\``, key)
     }
     cfg[key] = value
   }
@@ -409,7 +424,7 @@ class Node extends EventEmitter {
 
   constructor(token) {
     super()
-    if (token !== Node.#token) throw new TypeError('use `await Node.start(config)`')
+    if (token !== Node.#token) throw typeError('use `await Node.start(config)`')
   }
 
   static #token = Symbol('rumour.Node')
@@ -421,7 +436,7 @@ class Node extends EventEmitter {
    */
   static async start(config = Config.lan()) {
     if (config === null || typeof config !== 'object' || typeof config.probeInterval !== 'number') {
-      throw new TypeError('config must come from Config.lan(), Config.wan() or Config.local()')
+      throw typeError('config must come from Config.lan(), Config.wan() or Config.local()', 'config')
     }
     const node = new Node(Node.#token)
     const startConfig = { ...config, seeds: [...config.seeds], keys: [...config.keys] }
@@ -441,14 +456,10 @@ class Node extends EventEmitter {
    */
   joined({ timeout, signal } = {}) {
     if (timeout !== undefined && typeof timeout !== 'number') {
-      return Promise.reject(Object.assign(new TypeError(`timeout must be a number of ms, not ${typeof timeout}`), {
-        field: 'timeout',
-      }))
+      return Promise.reject(typeError(`timeout must be a number of ms, not ${typeof timeout}`, 'timeout'))
     }
     if (timeout !== undefined && !(timeout >= 0)) {
-      return Promise.reject(Object.assign(new RangeError(`timeout must be >= 0 ms, not ${timeout}`), {
-        field: 'timeout',
-      }))
+      return Promise.reject(rangeError(`timeout must be >= 0 ms, not ${timeout}`, 'timeout'))
     }
     return new Promise((resolve, reject) => {
       let timer = null
@@ -559,7 +570,7 @@ class Node extends EventEmitter {
   async join(seeds, { signal } = {}) {
     const list = typeof seeds === 'string' ? [seeds] : seeds
     if (!Array.isArray(list) || list.some((s) => typeof s !== 'string')) {
-      throw Object.assign(new TypeError('seeds must be a "host:port" string or an array of them'), { field: 'seeds' })
+      throw typeError('seeds must be a "host:port" string or an array of them', 'seeds')
     }
     signal?.throwIfAborted()
     const joining = callAsync(call(() => this.#n().join(list)))
@@ -620,7 +631,7 @@ class Node extends EventEmitter {
 
   /** One member by name, in any state this node remembers; null when unknown. */
   member(name) {
-    if (typeof name !== 'string') throw new TypeError('name must be a string')
+    if (typeof name !== 'string') throw typeError('name must be a string', 'name')
     const m = call(() => this.#n().member(name))
     return m ? member(m) : null
   }
@@ -633,7 +644,7 @@ class Node extends EventEmitter {
   /** Sends `data` to one member: a packet when it fits, else TCP (always TCP with `reliable`). */
   async send(to, data, { reliable = false } = {}) {
     const name = typeof to === 'object' && to !== null ? to.name : to
-    if (typeof name !== 'string') throw Object.assign(new TypeError('to must be a member or its name'), { field: 'to' })
+    if (typeof name !== 'string') throw typeError('to must be a member or its name', 'to')
     call(() => this.#n().send(name, toBuffer(data, 'data'), Boolean(reliable)))
   }
 
@@ -677,14 +688,14 @@ class Node extends EventEmitter {
     const n = () => this.#n()
     const entry = (e) => Object.freeze({ ...e, timestamp: BigInt(e.timestamp) })
     const put = (key, value, kind, ttlMs) => {
-      if (typeof key !== 'string') throw Object.assign(new TypeError('key must be a string'), { field: 'key' })
+      if (typeof key !== 'string') throw typeError('key must be a string', 'key')
       return BigInt(call(() => n().statePut(key, toBuffer(value, 'value'), kind, ttlMs)))
     }
     return {
       put: async (key, value) => put(key, value, 'untilDeleted'),
       putEphemeral: async (key, value) => put(key, value, 'ephemeral'),
       putWithTtl: async (key, value, ttlMs) => {
-        if (typeof ttlMs !== 'number') throw Object.assign(new TypeError('ttlMs must be a number'), { field: 'ttl' })
+        if (typeof ttlMs !== 'number') throw typeError('ttlMs must be a number', 'ttl')
         return put(key, value, 'ttl', ttlMs)
       },
       delete: async (key) => {
@@ -752,9 +763,7 @@ const REGISTRY_METHODS = ['registerMetric', 'getSingleMetric', 'removeSingleMetr
 /** Throws a TypeError naming `field` unless `node` is a Node. */
 function checkNode(node, field) {
   if (!(node instanceof Node)) {
-    throw Object.assign(new TypeError(`${field} must be a rumour Node (from Node.start), not ${describe(node)}`), {
-      field,
-    })
+    throw typeError(`${field} must be a rumour Node (from Node.start), not ${describe(node)}`, field)
   }
 }
 
@@ -911,7 +920,7 @@ function registerMetrics(registry, ...nodes) {
     REGISTRY_METHODS.every((m) => typeof registry[m] === 'function')
   if (!ok) {
     const text = `registry must be a prom-client Registry (new Registry() or register), not ${describe(registry)}`
-    throw Object.assign(new TypeError(text), { field: 'registry' })
+    throw typeError(text, 'registry')
   }
   nodes.forEach((node, i) => checkNode(node, `nodes[${i}]`))
   return new MetricsHandle(registry, nodes)

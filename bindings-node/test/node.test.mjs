@@ -39,6 +39,7 @@ test('presets match memberlist and bad fields name themselves', () => {
     assert.throws(() => Config.lan(overrides), (err) => {
       assert.ok(err instanceof kind, `${JSON.stringify(overrides)} gave ${err}`)
       assert.equal(err.field, field)
+      assert.equal(err.code, kind === TypeError ? 'RUMOUR_INVALID_ARG' : 'RUMOUR_OUT_OF_RANGE')
       assert.match(err.message, new RegExp(field))
       return true
     })
@@ -95,7 +96,7 @@ test('bad input gets the documented errors', async () => {
   )
   await assert.rejects(a.broadcast(Buffer.alloc(2000)), rumour.TooLargeError)
   await assert.rejects(a.send('nobody', 'x'), rumour.UnknownMemberError)
-  await assert.rejects(a.broadcast(42), TypeError)
+  await assert.rejects(a.broadcast(42), (e) => e instanceof TypeError && e.code === 'RUMOUR_INVALID_ARG')
   await assert.rejects(a.join(42), TypeError)
   assert.throws(() => a.keyring.install(Buffer.alloc(3)), rumour.KeyringError)
   await assert.rejects(a.state.put('', 'v'), (e) => e instanceof rumour.StateError && e.field === 'key')
@@ -114,8 +115,8 @@ test('bad input gets the documented errors', async () => {
   assert.equal(classes.length, 12)
   assert.equal(new Set(classes.map((c) => c.code)).size, classes.length, 'one code per class')
   for (const c of classes) assert.equal(new c('x').code, c.code, c.name)
-  await assert.rejects(Node.start({}), TypeError)
-  await assert.rejects(Node.start(config('x', { bind: 'no-such-host.invalid:1' })), (e) => e instanceof RangeError && e.field === 'bind')
+  await assert.rejects(Node.start({}), (e) => e instanceof TypeError && e.field === 'config' && e.code === 'RUMOUR_INVALID_ARG')
+  await assert.rejects(Node.start(config('x', { bind: 'no-such-host.invalid:1' })), (e) => e instanceof RangeError && e.field === 'bind' && e.code === 'RUMOUR_OUT_OF_RANGE')
   await a.close()
   await b.close()
 })
