@@ -177,7 +177,7 @@ impl NativeSim {
     /// comparisons); `configs` maps node indices to `(config, lifeguard)`
     /// of their own; `zones` is `[(name, nodes)]` and `zone_links`
     /// `[(from, to, latency, loss)]`; `record` is `(membership, state,
-    /// messages, traffic)`.
+    /// messages, traffic)`; `start` is `(autostart, peer_files)`.
     #[new]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -196,6 +196,7 @@ impl NativeSim {
         zone_links: Vec<(String, String, LatencySpec, f64)>,
         record: (bool, bool, bool, bool),
         experiment: (bool, bool),
+        start: (bool, bool),
     ) -> PyResult<Self> {
         if nodes == 0 {
             return Err(raise(py, "ConfigError", "nodes must be at least 1".into(), Some("nodes")));
@@ -249,7 +250,8 @@ impl NativeSim {
             zones: zones.into_iter().map(|(name, nodes)| Zone { name, nodes }).collect(),
             zone_links: links,
             record: Recording { membership, state, messages, traffic },
-            ..SimConfig::default()
+            autostart: start.0,
+            peer_files: start.1,
         };
         let sim = py.detach(|| Sim::try_new(cfg)).map_err(|e| sim_error(py, e))?;
         Ok(NativeSim { sim })
@@ -494,6 +496,44 @@ impl NativeSim {
         let i = self.index(i)?;
         self.sim.crash(i);
         Ok(())
+    }
+
+    /// Starts node `i` (never started, or down) through its config's seeds
+    /// and its peer file; a running node is left alone.
+    fn start(&mut self, i: usize) -> PyResult<()> {
+        let i = self.index(i)?;
+        self.sim.start(i);
+        Ok(())
+    }
+
+    /// Makes the seed `name` resolve to `addrs` ("ip:port") from now on;
+    /// none removes it.
+    fn set_dns(&mut self, py: Python<'_>, name: &str, addrs: Vec<String>) -> PyResult<()> {
+        if name.is_empty() {
+            return Err(raise(py, "ConfigError", "the name to resolve is empty".into(), Some("name")));
+        }
+        let mut parsed = Vec::with_capacity(addrs.len());
+        for a in &addrs {
+            let addr = a
+                .parse::<std::net::SocketAddr>()
+                .map_err(|_| raise(py, "ConfigError", format!("{a:?} is not an \"ip:port\" address"), Some("addrs")))?;
+            parsed.push(addr);
+        }
+        self.sim.set_dns(name, parsed);
+        Ok(())
+    }
+
+    /// Node `i`'s address, "ip:port", as a seed gives it. Addresses run
+    /// from 127.1.0.0 up to 127.255.255.255, so `i` must be below 255 * 65,536.
+    #[staticmethod]
+    fn address(i: usize) -> PyResult<String> {
+        if i >= 255 << 16 {
+            return Err(PyIndexError::new_err(format!(
+                "node {i} has no simulated address (at most {})",
+                (255 << 16) - 1
+            )));
+        }
+        Ok(Sim::address(i).to_string())
     }
 
     fn restart(&mut self, i: usize, via: usize) -> PyResult<()> {

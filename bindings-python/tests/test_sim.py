@@ -53,6 +53,51 @@ def test_partition_heal_state_and_slow_nodes() -> None:
     assert sim.traffic(0)[0] > 0 and sim.stats(0)["probes"] > 0
 
 
+def _seeded(seeds: list[str]) -> rumour.Config:
+    return rumour.Config.lan(seeds=seeds, enable_compression=False)
+
+
+def test_nodes_started_in_any_order_find_each_other_through_their_seeds() -> None:
+    assert Sim.address(0) == "127.1.0.0:7946"
+    sim = Sim(12, seed=21, config=_seeded([Sim.address(0)]), autostart=False)
+    assert not any(sim.running(i) for i in range(12))
+    # Everyone but the seed starts, one every 0.2 s; with the seed down
+    # nobody can introduce them, so they stay strangers.
+    for i in range(1, 12):
+        sim.schedule(0.2 * i, "start", i)
+    sim.run_for(4)
+    assert all(sim.running(i) for i in range(1, 12))
+    assert sim.view(1, 2) is None and not sim.converged()
+    sim.start(0)
+    assert sim.time_to_converge(60) is not None
+    sim.start(0)  # a running node is left alone
+    assert sim.running(0) and sim.converged()
+
+
+def test_a_seed_name_resolves_once_set_dns_gives_it_addresses() -> None:
+    sim = Sim(6, seed=4, config=_seeded(["seeds.sim:7946"]), autostart=False)
+    for i in range(6):
+        sim.start(i)
+    sim.run_for(5)
+    assert sim.view(1, 0) is None, "the name resolves to nothing yet"
+    sim.set_dns("seeds.sim:7946", [0, Sim.address(1)])
+    assert sim.run_until_converged(90)
+
+
+@pytest.mark.parametrize("peer_files", [True, False])
+def test_a_cluster_restarted_with_its_seed_down_reforms_only_from_peer_files(peer_files: bool) -> None:
+    sim = Sim(10, seed=8, config=_seeded([Sim.address(0)]), autostart=False, peer_files=peer_files)
+    for i in range(10):
+        sim.start(i)
+    assert sim.run_until_converged(30)
+    for i in range(10):
+        sim.crash(i)
+    sim.run_for(5)  # let the packets in flight at the crash be lost
+    for i in range(1, 10):  # the seed stays down
+        sim.start(i)
+    assert sim.run_until_converged(60) == peer_files
+
+
 def test_bad_arguments_raise() -> None:
     with pytest.raises(rumour.ConfigError) as err:
         Sim(0)
@@ -64,6 +109,20 @@ def test_bad_arguments_raise() -> None:
     sim = Sim(3)
     with pytest.raises(IndexError):
         sim.crash(3)
+    with pytest.raises(IndexError):
+        sim.start(3)
+    with pytest.raises(IndexError):
+        Sim.address(-1)
+    with pytest.raises(IndexError):
+        Sim.address(255 << 16)
+    with pytest.raises(rumour.ConfigError) as err:
+        sim.set_dns("seeds.sim:7946", ["not an address"])
+    assert err.value.field == "addrs"
+    with pytest.raises(IndexError):
+        sim.set_dns("seeds.sim:7946", [3])
+    with pytest.raises(rumour.ConfigError) as err:
+        sim.set_dns("", [0])
+    assert err.value.field == "name"
     with pytest.raises(rumour.TooLargeError):
         sim.broadcast(0, b"x" * 5000)
     with pytest.raises(ValueError):

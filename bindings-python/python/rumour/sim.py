@@ -251,6 +251,14 @@ class Sim:
 
     ``record`` lists what to log (see :data:`RECORDABLE`), or True for all.
 
+    ``autostart=False`` leaves every node down until :meth:`start` starts
+    it; it then joins by itself through its config's ``seeds`` (addresses
+    from :meth:`address`, or names given to :meth:`set_dns`), as a real
+    node does: start-order experiments. ``peer_files=True`` keeps a peer
+    file per node, taken when it crashes or leaves and read back when
+    :meth:`start` starts it again, so a cluster restarted with its seeds
+    down can re-form.
+
     Two switches for measuring the protocol's parts, never for real
     clusters: ``probe_selection="uniform_random"`` picks each probe target
     at random (the SWIM paper's model) instead of memberlist's shuffled
@@ -277,6 +285,8 @@ class Sim:
         record: bool | Iterable[str] = (),
         probe_selection: str = "round_robin",
         suspect_on_failed_probe: bool = True,
+        autostart: bool = True,
+        peer_files: bool = False,
     ) -> None:
         if isinstance(nodes, bool) or not isinstance(nodes, int) or nodes < 1:
             raise ConfigError(f"nodes = {nodes!r} must be a whole number of at least 1", "nodes")
@@ -334,6 +344,7 @@ class Sim:
             link_list,
             ("membership" in wanted, "state" in wanted, "messages" in wanted, "traffic" in wanted),
             (probe_selection == "uniform_random", bool(suspect_on_failed_probe)),
+            (bool(autostart), bool(peer_files)),
         )
 
     @staticmethod
@@ -408,6 +419,35 @@ class Sim:
     def crash(self, i: int) -> None:
         """Stops node ``i`` without a word, as ``kill -9`` would."""
         self._sim.crash(i)
+
+    @staticmethod
+    def address(i: int) -> str:
+        """Node ``i``'s address as a seed is written (``"127.1.0.0:7946"``
+        for node 0): put it in a config's ``seeds`` before the Sim exists."""
+        if isinstance(i, bool) or not isinstance(i, int) or i < 0:
+            raise IndexError(f"node {i!r} does not exist; nodes are numbered from 0")
+        return _native.NativeSim.address(i)
+
+    def start(self, i: int) -> None:
+        """Starts node ``i`` (never started, or crashed) under its name and
+        address, with no explicit join: it finds the cluster through its
+        config's seeds, and through its peer file with ``peer_files=True``.
+        A running node is left alone."""
+        self._sim.start(i)
+
+    def set_dns(self, name: str, addrs: Iterable[int | str]) -> None:
+        """Makes the seed ``name`` (``"seeds.sim:7946"``, as written in a
+        config's ``seeds``) resolve to ``addrs`` for every node from now on:
+        node indices or ``"ip:port"`` strings. An empty list removes it, so
+        the name no longer resolves."""
+        if not isinstance(name, str):
+            raise ConfigError(f"name must be a str, not {type(name).__name__}", "name")
+        resolved = []
+        for a in addrs:
+            if isinstance(a, bool) or not isinstance(a, (int, str)):
+                raise ConfigError(f'addrs: {a!r} is neither a node index nor an "ip:port" str', "addrs")
+            resolved.append(a if isinstance(a, str) else self.address(self._index_in(a, len(self), "addrs")))
+        self._sim.set_dns(name, resolved)
 
     def restart(self, i: int, via: int = 0) -> None:
         """Restarts a crashed node under its name and joins it through ``via``."""
