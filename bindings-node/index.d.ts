@@ -162,6 +162,20 @@ export interface Joined {
   readonly via: string
 }
 
+/**
+ * This node stopped trying its seeds after `retryJoinMaxAttempts` failed
+ * attempts; `failures` are the last attempt's. It still gossips to the
+ * seeds and answers peers, so a `joined` event may follow. `joined()`
+ * rejects with a JoinError carrying the same.
+ */
+export interface JoinGaveUp {
+  readonly type: 'joinGaveUp'
+  /** The attempts made. */
+  readonly attempts: number
+  /** The last attempt's seeds and why each failed. */
+  readonly failures: readonly SeedFailure[]
+}
+
 export type RumourEvent =
   | MemberJoined
   | MemberUpdated
@@ -174,6 +188,7 @@ export type RumourEvent =
   | RemoteState
   | EventsLost
   | Joined
+  | JoinGaveUp
 
 export type EventType = RumourEvent['type']
 
@@ -240,6 +255,7 @@ export interface NodeEvents {
   remoteState: [RemoteState]
   eventsLost: [EventsLost]
   joined: [Joined]
+  joinGaveUp: [JoinGaveUp]
   /** A listener threw; without an 'error' listener it is rethrown as uncaught. */
   error: [unknown]
 }

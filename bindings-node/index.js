@@ -232,7 +232,7 @@ const Config = Object.freeze({
 
 const EVENT_KINDS = [
   'memberJoined', 'memberUpdated', 'memberSuspect', 'memberRecovered', 'memberFailed', 'memberLeft',
-  'message', 'stateChanged', 'remoteState', 'eventsLost', 'joined',
+  'message', 'stateChanged', 'remoteState', 'eventsLost', 'joined', 'joinGaveUp',
 ]
 const DEPTH = 4096
 
@@ -258,6 +258,8 @@ function toEvent(ev) {
       return Object.freeze({ type: 'eventsLost', count: ev.count })
     case 'joined':
       return Object.freeze({ type: 'joined', via: ev.via })
+    case 'joinGaveUp':
+      return Object.freeze({ type: 'joinGaveUp', attempts: ev.attempts, failures: seedFailures(ev.failures) })
     default:
       return Object.freeze({ type: ev.kind, member: member(ev.member) })
   }
@@ -397,12 +399,17 @@ const asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose')
 /** The longest delay setTimeout honours, in ms. */
 const MAX_TIMER = 2 ** 31 - 1
 
+/** Seed failures from the addon, frozen: `[{ seed, reason }]`. */
+function seedFailures(failures) {
+  return Object.freeze(failures.map((f) => Object.freeze({ seed: f.seed, reason: f.reason })))
+}
+
 /** The JoinError of a node that gave up: attempts made, the last one's failures. */
 function gaveUp({ attempts, failures }) {
   const list = failures.map((f) => `${f.seed} (${f.reason})`).join(', ')
   return Object.assign(new JoinError(`gave up joining after ${attempts} attempts; last: ${list}`), {
     attempts,
-    failures: Object.freeze(failures.map((f) => Object.freeze({ seed: f.seed, reason: f.reason }))),
+    failures: seedFailures(failures),
   })
 }
 

@@ -98,6 +98,12 @@ typedef enum {
   // This node joined a cluster: `via` answered a join or joined it.
   // Once per start; what `rumour_node_joined` waits for.
   RUMOUR_EVENT_JOINED = 10,
+  // This node stopped trying its seeds after `attempts` failed attempts
+  // ("retry_join_max_attempts"); `failures` says why the last one
+  // failed. It still gossips to the seeds and answers peers, so
+  // `RUMOUR_EVENT_JOINED` may follow. `rumour_node_joined` returns
+  // `RUMOUR_ERR_JOIN` with the same.
+  RUMOUR_EVENT_JOIN_GAVE_UP = 11,
 } rumour_event_kind;
 
 // How a member is seen.
@@ -193,6 +199,11 @@ typedef struct {
   uint64_t lost;
   // For `RUMOUR_EVENT_JOINED`: the peer's "host:port" (NUL-terminated).
   const char *via;
+  // For `RUMOUR_EVENT_JOIN_GAVE_UP`: the attempts made.
+  uint32_t attempts;
+  // For `RUMOUR_EVENT_JOIN_GAVE_UP`: the last attempt's seeds and why
+  // each failed, "seed (reason), seed (reason)" (NUL-terminated).
+  const char *failures;
 } rumour_event;
 
 // The event callback: called on the node's one dispatch thread, serially,

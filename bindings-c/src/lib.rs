@@ -442,6 +442,12 @@ pub enum rumour_event_kind {
     /// This node joined a cluster: `via` answered a join or joined it.
     /// Once per start; what `rumour_node_joined` waits for.
     RUMOUR_EVENT_JOINED = 10,
+    /// This node stopped trying its seeds after `attempts` failed attempts
+    /// ("retry_join_max_attempts"); `failures` says why the last one
+    /// failed. It still gossips to the seeds and answers peers, so
+    /// `RUMOUR_EVENT_JOINED` may follow. `rumour_node_joined` returns
+    /// `RUMOUR_ERR_JOIN` with the same.
+    RUMOUR_EVENT_JOIN_GAVE_UP = 11,
 }
 
 /// How a member is seen.
@@ -518,6 +524,11 @@ pub struct rumour_event {
     pub lost: u64,
     /// For `RUMOUR_EVENT_JOINED`: the peer's "host:port" (NUL-terminated).
     pub via: *const c_char,
+    /// For `RUMOUR_EVENT_JOIN_GAVE_UP`: the attempts made.
+    pub attempts: u32,
+    /// For `RUMOUR_EVENT_JOIN_GAVE_UP`: the last attempt's seeds and why
+    /// each failed, "seed (reason), seed (reason)" (NUL-terminated).
+    pub failures: *const c_char,
 }
 
 /// The event callback: called on the node's one dispatch thread, serially,
@@ -634,6 +645,8 @@ fn c_event(e: &Event, keep: &mut Vec<CString>) -> rumour_event {
         timestamp: 0,
         lost: 0,
         via: std::ptr::null(),
+        attempts: 0,
+        failures: std::ptr::null(),
     };
     let mut kept = |s: CString| {
         let p = s.as_ptr();
@@ -692,6 +705,12 @@ fn c_event(e: &Event, keep: &mut Vec<CString>) -> rumour_event {
         Event::Joined { via: peer } => {
             ev.kind = RUMOUR_EVENT_JOINED;
             ev.via = kept(cstring(&peer.to_string()));
+        }
+        Event::JoinGaveUp { attempts, failures } => {
+            ev.kind = RUMOUR_EVENT_JOIN_GAVE_UP;
+            ev.attempts = *attempts;
+            let text = failures.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+            ev.failures = kept(cstring(&text));
         }
         _ => {}
     }

@@ -31,8 +31,10 @@ static int passed, failed;
 
 struct seen {
     pthread_mutex_t lock;
-    int joined, updated, messages, direct, state_changes, left, failed, frees, cluster_joined;
+    int joined, updated, messages, direct, state_changes, left, failed, frees, cluster_joined, gave_up;
+    unsigned gave_up_attempts;
     char via[64];
+    char gave_up_why[128];
     char last_message[64];
 };
 
@@ -56,6 +58,11 @@ static void on_event(const rumour_event *ev, void *user_data) {
     case RUMOUR_EVENT_JOINED:
         s->cluster_joined++;
         if (ev->via && strlen(ev->via) < sizeof s->via) strcpy(s->via, ev->via);
+        break;
+    case RUMOUR_EVENT_JOIN_GAVE_UP:
+        s->gave_up++;
+        s->gave_up_attempts = ev->attempts;
+        if (ev->failures && strlen(ev->failures) < sizeof s->gave_up_why) strcpy(s->gave_up_why, ev->failures);
         break;
     default: break;
     }
@@ -269,6 +276,12 @@ static void seeds_test(void) {
           "still gave up; via not written");
     rumour_stats qs;
     CHECK(rumour_node_stats(q, &qs) == RUMOUR_OK && qs.join_attempts == 2, "two join attempts");
+    /* The callback is told too, once, with the attempts and the reasons. */
+    CHECK(wait_for(&sq, &sq.gave_up, 1), "a RUMOUR_EVENT_JOIN_GAVE_UP event");
+    pthread_mutex_lock(&sq.lock);
+    CHECK(sq.gave_up == 1 && sq.gave_up_attempts == 2 && strstr(sq.gave_up_why, "127.0.0.1:1 (") != NULL,
+          "gave up after 2 attempts, naming the seed and why");
+    pthread_mutex_unlock(&sq.lock);
     CHECK(rumour_node_joined(NULL, 0, NULL, 0) == RUMOUR_ERR_NULL, "NULL node");
     rumour_node_free(q);
 }

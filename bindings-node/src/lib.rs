@@ -284,7 +284,7 @@ fn member(m: &Member) -> NativeMember {
 pub struct NativeEvent {
     /// memberJoined, memberUpdated, memberSuspect, memberRecovered,
     /// memberFailed, memberLeft, message, stateChanged, remoteState,
-    /// eventsLost, joined.
+    /// eventsLost, joined, joinGaveUp.
     pub kind: String,
     pub member: Option<NativeMember>,
     pub from: Option<String>,
@@ -299,6 +299,10 @@ pub struct NativeEvent {
     pub count: Option<f64>,
     /// For `joined`: the peer's "host:port".
     pub via: Option<String>,
+    /// For `joinGaveUp`: the attempts made.
+    pub attempts: Option<u32>,
+    /// For `joinGaveUp`: the last attempt's seeds and why each failed.
+    pub failures: Option<Vec<NativeSeedFailure>>,
 }
 
 fn event(e: &Event) -> NativeEvent {
@@ -314,6 +318,8 @@ fn event(e: &Event) -> NativeEvent {
         timestamp: None,
         count: None,
         via: None,
+        attempts: None,
+        failures: None,
     };
     let mut with_member = |kind: &str, m: &Member| {
         out.kind = kind.into();
@@ -350,6 +356,11 @@ fn event(e: &Event) -> NativeEvent {
         Event::Joined { via } => {
             out.kind = "joined".into();
             out.via = Some(via.to_string());
+        }
+        Event::JoinGaveUp { attempts, failures } => {
+            out.kind = "joinGaveUp".into();
+            out.attempts = Some(*attempts);
+            out.failures = Some(seed_failures(failures));
         }
     }
     out
@@ -676,6 +687,10 @@ pub struct NativeSeedFailure {
     pub reason: String,
 }
 
+fn seed_failures(failures: &[rumour::SeedFailure]) -> Vec<NativeSeedFailure> {
+    failures.iter().map(|f| NativeSeedFailure { seed: f.seed.clone(), reason: f.reason.clone() }).collect()
+}
+
 fn timestamp(t: rumour::Timestamp) -> String {
     t.0.to_string()
 }
@@ -751,12 +766,7 @@ impl NativeNode {
             JoinStatus::Waiting => ("waiting", None, 0, Vec::new()),
             JoinStatus::Joining { attempts } => ("joining", None, attempts, Vec::new()),
             JoinStatus::Joined { via } => ("joined", Some(via.to_string()), 0, Vec::new()),
-            JoinStatus::GaveUp { attempts, failures } => (
-                "gaveUp",
-                None,
-                attempts,
-                failures.into_iter().map(|f| NativeSeedFailure { seed: f.seed, reason: f.reason }).collect(),
-            ),
+            JoinStatus::GaveUp { attempts, failures } => ("gaveUp", None, attempts, seed_failures(&failures)),
         };
         Ok(NativeJoinStatus { state: state.into(), via, attempts, failures })
     }

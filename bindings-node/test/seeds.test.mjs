@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, test } from 'node:test'
 import { Config, JoinError, JoinTimeoutError, Node } from '../index.mjs'
-import { closeAll, config, sleep } from './helpers.mjs'
+import { closeAll, config, sleep, waitUntil } from './helpers.mjs'
 
 after(closeAll)
 
@@ -73,6 +73,8 @@ test('joined() rejects with JoinError naming the seed when the node gives up', a
   const n = await Node.start(
     config('quitter', { seeds: [`127.0.0.1:${port}`], retryJoinInterval: 50, retryJoinMaxAttempts: 2 }),
   )
+  const told = []
+  n.on('joinGaveUp', (e) => told.push(e))
   try {
     await assert.rejects(n.joined({ timeout: 10000 }), (err) => {
       assert.ok(err instanceof JoinError && !(err instanceof JoinTimeoutError), String(err))
@@ -86,6 +88,12 @@ test('joined() rejects with JoinError naming the seed when the node gives up', a
     })
     assert.equal(n.stats().joinAttempts, 2)
     await assert.rejects(n.joined(), (err) => err instanceof JoinError && err.attempts === 2, 'and again, at once')
+    // Listeners are told too, once, with the same reasons.
+    assert.ok(await waitUntil(() => told.length > 0, 10000), 'a joinGaveUp event')
+    assert.equal(told.length, 1)
+    assert.equal(told[0].attempts, 2)
+    assert.deepEqual(told[0].failures.map((f) => f.seed), [`127.0.0.1:${port}`])
+    assert.ok(Object.isFrozen(told[0]) && Object.isFrozen(told[0].failures))
   } finally {
     await n.close()
   }

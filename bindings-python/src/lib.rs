@@ -274,6 +274,10 @@ fn event_tuple<'py>(py: Python<'py>, e: &Event) -> PyResult<Bound<'py, PyTuple>>
         Event::RemoteState(s) => ("remote_state", PyBytes::new(py, s)).into_pyobject(py),
         Event::EventsLost(n) => ("events_lost", *n).into_pyobject(py),
         Event::Joined { via } => ("cluster_joined", via.to_string()).into_pyobject(py),
+        Event::JoinGaveUp { attempts, failures } => {
+            let failures: Vec<(&str, &str)> = failures.iter().map(|f| (f.seed.as_str(), f.reason.as_str())).collect();
+            ("join_gave_up", *attempts, failures).into_pyobject(py)
+        }
     }
 }
 

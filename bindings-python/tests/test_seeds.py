@@ -88,11 +88,16 @@ def test_joined_raises_join_error_naming_the_seed_when_the_node_gives_up() -> No
     port = free_port()
     c = config("quitter", seeds=[f"127.0.0.1:{port}"], retry_join_interval=0.05, retry_join_max_attempts=2)
     with blocking.Node(c) as n:
+        told: list[rumour.JoinGaveUp] = []
+        n.on_event(lambda e: told.append(e) if isinstance(e, rumour.JoinGaveUp) else None)
         with pytest.raises(rumour.JoinError) as err:
             n.joined(timeout=10)
         assert not isinstance(err.value, TimeoutError)
         assert str(port) in str(err.value)
         assert n.stats()["join_attempts"] == 2
+        # Event consumers are told too, once, with the same reasons.
+        assert wait_until(lambda: told, limit=10)
+        assert told == [rumour.JoinGaveUp(attempts=2, failures=err.value.failures)]
 
 
 @pytest.mark.parametrize(

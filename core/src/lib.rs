@@ -22,8 +22,8 @@ pub mod sim;
 pub mod wire;
 
 pub use proto::{
-    Config, ConfigError, Digest, Event, JoinStatus, Lifetime, Member, MemberState, StateChange, StateConfig,
-    StateEntry, StateError, Timestamp,
+    Config, ConfigError, Digest, Event, JoinStatus, Lifetime, Member, MemberState, SeedFailure, StateChange,
+    StateConfig, StateEntry, StateError, Timestamp,
 };
 pub use runtime::{JoinError, Node, NodeError, NodeStats, SharedRuntime, StartError, State};
 

@@ -70,15 +70,23 @@ fn joined_reports_giving_up_with_the_reasons() {
     let mut c = config("lonely", "127.0.0.1:0", &[format!("127.0.0.1:{port}"), "nowhere.invalid".into()]);
     c.retry_join_interval = Duration::from_millis(50);
     c.retry_join_max_attempts = 3;
-    let n = Node::start(c).unwrap();
-    match n.joined(Duration::from_secs(10)) {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let n = Node::start_with_callback(c, move |e: &Event| seen.lock().unwrap().push(e.clone())).unwrap();
+    let reported = match n.joined(Duration::from_secs(10)) {
         Err(JoinError::GaveUp { attempts: 3, failures }) => {
             let text = format!("{failures:?}");
             assert!(text.contains("nowhere.invalid") && text.contains(&port.to_string()), "{text}");
+            failures
         }
         other => panic!("{other:?}"),
-    }
+    };
     assert_eq!(n.stats().unwrap().proto.join_attempts, 3);
+    // Event watchers are told too, once, with the same reasons.
+    let gave_up = |e: &Event| matches!(e, Event::JoinGaveUp { .. });
+    assert!(wait_until(Duration::from_secs(10), || events.lock().unwrap().iter().any(gave_up)));
+    let told: Vec<Event> = events.lock().unwrap().iter().filter(|e| gave_up(e)).cloned().collect();
+    assert_eq!(told, vec![Event::JoinGaveUp { attempts: 3, failures: reported }]);
 }
 
 #[test]

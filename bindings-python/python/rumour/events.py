@@ -14,9 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Union
 
+from .errors import SeedFailure
+
 __all__ = [
     "Event",
     "EventsLost",
+    "JoinGaveUp",
     "Joined",
     "Member",
     "MemberFailed",
@@ -137,6 +140,17 @@ class Joined:
 
 
 @dataclass(frozen=True)
+class JoinGaveUp:
+    """This node stopped trying its seeds after ``attempts`` failed attempts
+    (``retry_join_max_attempts``); ``failures`` are the last attempt's. It
+    still gossips to the seeds and answers peers, so a :class:`Joined` may
+    follow. ``joined()`` raises a ``JoinError`` carrying the same."""
+
+    attempts: int
+    failures: tuple[SeedFailure, ...]
+
+
+@dataclass(frozen=True)
 class EventsLost:
     """This many events were dropped before this one: the consumer fell behind."""
 
@@ -154,6 +168,7 @@ Event = Union[
     StateChanged,
     RemoteState,
     Joined,
+    JoinGaveUp,
     EventsLost,
 ]
 
@@ -200,4 +215,6 @@ def _event(t: tuple) -> Event:
         return EventsLost(t[1])
     if kind == "cluster_joined":
         return Joined(t[1])
+    if kind == "join_gave_up":
+        return JoinGaveUp(t[1], tuple(SeedFailure(seed, reason) for seed, reason in t[2]))
     raise ValueError(f"unknown native event {kind!r}")

@@ -82,5 +82,30 @@ pub fn event_json(ev: &Event) -> Value {
         }
         Event::EventsLost(n) => json!({ "event": "events_lost", "count": n }),
         Event::Joined { via } => json!({ "event": "joined_cluster", "via": via.to_string() }),
+        Event::JoinGaveUp { attempts, failures } => json!({
+            "event": "join_gave_up",
+            "attempts": attempts,
+            "failures": failures.iter().map(|f| json!({ "seed": f.seed, "reason": f.reason })).collect::<Vec<_>>(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rumour::SeedFailure;
+
+    #[test]
+    fn a_node_that_gave_up_joining_says_how_often_and_why() {
+        let failures = vec![SeedFailure { seed: "10.0.0.1:7946".into(), reason: "connection refused".into() }];
+        let v = event_json(&Event::JoinGaveUp { attempts: 5, failures });
+        assert_eq!(
+            v,
+            json!({
+                "event": "join_gave_up",
+                "attempts": 5,
+                "failures": [{ "seed": "10.0.0.1:7946", "reason": "connection refused" }],
+            })
+        );
     }
 }

@@ -139,6 +139,16 @@ pub enum Event {
         /// The peer's address.
         via: SocketAddr,
     },
+    /// This node stopped trying its seeds: `attempts` attempts failed
+    /// (`Config::retry_join_max_attempts`). It still gossips to the seeds
+    /// and answers peers that reach it, so a [`Event::Joined`] may follow.
+    /// What `Node::joined` reports as `JoinError::GaveUp`.
+    JoinGaveUp {
+        /// The attempts made.
+        attempts: u32,
+        /// The last attempt's seeds and why each failed.
+        failures: Vec<super::seeds::SeedFailure>,
+    },
 }
 
 impl Event {
@@ -158,7 +168,8 @@ impl Event {
             | Event::RemoteState(_)
             | Event::StateChanged(_)
             | Event::EventsLost(_)
-            | Event::Joined { .. } => return None,
+            | Event::Joined { .. }
+            | Event::JoinGaveUp { .. } => return None,
         })
     }
 }

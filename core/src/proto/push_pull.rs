@@ -451,9 +451,13 @@ impl Proto {
         self.report_seeds();
     }
 
-    /// Traces a failed join attempt, if one just ended.
+    /// Traces a failed join attempt, if one just ended, and tells the
+    /// user when it was the last.
     fn report_seeds(&mut self) {
         if let Some((attempt, failures, retry_in)) = self.seeds.take_report() {
+            if retry_in.is_none() {
+                self.emit(Event::JoinGaveUp { attempts: attempt, failures: failures.clone() });
+            }
             self.trace(super::machine::Trace::JoinAttemptFailed { attempt, failures, retry_in });
         }
     }

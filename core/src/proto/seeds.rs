@@ -84,6 +84,13 @@ pub struct SeedFailure {
     pub reason: String,
 }
 
+impl std::fmt::Display for SeedFailure {
+    /// "seed (reason)", as error messages and log lines list them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.seed, self.reason)
+    }
+}
+
 /// Where joining the configured seeds stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JoinStatus {

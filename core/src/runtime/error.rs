@@ -75,7 +75,7 @@ pub use crate::proto::SeedFailure;
 
 /// "seed (reason), seed (reason)": for error messages and log lines.
 pub(crate) fn list(failures: &[SeedFailure]) -> String {
-    failures.iter().map(|f| format!("{} ({})", f.seed, f.reason)).collect::<Vec<_>>().join(", ")
+    failures.iter().map(SeedFailure::to_string).collect::<Vec<_>>().join(", ")
 }
 
 /// A call on a running [`super::Node`] was refused; the node is unchanged.

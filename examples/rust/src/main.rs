@@ -80,6 +80,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Event::RemoteState(s) => format!("push-pull state from a memberlist peer: {} bytes", s.len()),
             Event::EventsLost(n) => format!("{n} events lost"),
             Event::Joined { via } => format!("in a cluster now (through {via})"),
+            Event::JoinGaveUp { attempts, .. } => format!("gave up joining its seeds after {attempts} attempts"),
         };
         println!("{} node-0 sees  {line}", stamp());
     })?;
