@@ -709,8 +709,7 @@ fn c_event(e: &Event, keep: &mut Vec<CString>) -> rumour_event {
         Event::JoinGaveUp { attempts, failures } => {
             ev.kind = RUMOUR_EVENT_JOIN_GAVE_UP;
             ev.attempts = *attempts;
-            let text = failures.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-            ev.failures = kept(cstring(&text));
+            ev.failures = kept(cstring(&rumour::SeedFailure::list(failures)));
         }
         _ => {}
     }

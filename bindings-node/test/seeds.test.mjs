@@ -71,7 +71,8 @@ test('a node started before its seed joins once the seed is up', async () => {
 test('joined() rejects with JoinError naming the seed when the node gives up', async () => {
   const port = await freePort()
   const n = await Node.start(
-    config('quitter', { seeds: [`127.0.0.1:${port}`], retryJoinInterval: 50, retryJoinMaxAttempts: 2 }),
+    // 500 ms between the attempts: the listener below is attached long before the node gives up.
+    config('quitter', { seeds: [`127.0.0.1:${port}`], retryJoinInterval: 500, retryJoinMaxAttempts: 2 }),
   )
   const told = []
   n.on('joinGaveUp', (e) => told.push(e))

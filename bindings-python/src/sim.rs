@@ -12,7 +12,7 @@ use pyo3::types::{PyDict, PyTuple};
 use rumour::proto::{Lifetime, ProbeSelection};
 use rumour::sim::{
     Bandwidth, Change, Churn, Latency, Link, MessageType, Recording, Sim, SimConfig, SimError, SlowNode, Workload,
-    WorkloadKind, Zone,
+    WorkloadKind, Zone, MAX_NODES,
 };
 
 use crate::{config_error, config_from, entry_tuple, raise, state_name, summary_tuple, SummaryTuple};
@@ -512,25 +512,25 @@ impl NativeSim {
         if name.is_empty() {
             return Err(raise(py, "ConfigError", "the name to resolve is empty".into(), Some("name")));
         }
-        let mut parsed = Vec::with_capacity(addrs.len());
-        for a in &addrs {
-            let addr = a
-                .parse::<std::net::SocketAddr>()
-                .map_err(|_| raise(py, "ConfigError", format!("{a:?} is not an \"ip:port\" address"), Some("addrs")))?;
-            parsed.push(addr);
-        }
+        let parsed = addrs
+            .iter()
+            .map(|a| {
+                a.parse().map_err(|_| {
+                    raise(py, "ConfigError", format!("{a:?} is not an \"ip:port\" address"), Some("addrs"))
+                })
+            })
+            .collect::<PyResult<Vec<_>>>()?;
         self.sim.set_dns(name, parsed);
         Ok(())
     }
 
-    /// Node `i`'s address, "ip:port", as a seed gives it. Addresses run
-    /// from 127.1.0.0 up to 127.255.255.255, so `i` must be below 255 * 65,536.
+    /// Node `i`'s address, "ip:port", as a seed gives it (`i` below
+    /// `sim::MAX_NODES`).
     #[staticmethod]
     fn address(i: usize) -> PyResult<String> {
-        if i >= 255 << 16 {
+        if i >= MAX_NODES {
             return Err(PyIndexError::new_err(format!(
-                "node {i} has no simulated address (at most {})",
-                (255 << 16) - 1
+                "node {i} has no simulated address (at most {MAX_NODES} nodes)"
             )));
         }
         Ok(Sim::address(i).to_string())

@@ -86,7 +86,8 @@ def test_a_node_started_before_its_seed_joins_once_the_seed_is_up_blocking() -> 
 
 def test_joined_raises_join_error_naming_the_seed_when_the_node_gives_up() -> None:
     port = free_port()
-    c = config("quitter", seeds=[f"127.0.0.1:{port}"], retry_join_interval=0.05, retry_join_max_attempts=2)
+    # 0.5 s between the attempts: the listener below is in place long before the node gives up.
+    c = config("quitter", seeds=[f"127.0.0.1:{port}"], retry_join_interval=0.5, retry_join_max_attempts=2)
     with blocking.Node(c) as n:
         told: list[rumour.JoinGaveUp] = []
         n.on_event(lambda e: told.append(e) if isinstance(e, rumour.JoinGaveUp) else None)

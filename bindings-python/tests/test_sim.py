@@ -102,6 +102,9 @@ def test_bad_arguments_raise() -> None:
     with pytest.raises(rumour.ConfigError) as err:
         Sim(0)
     assert err.value.field == "nodes"
+    with pytest.raises(rumour.ConfigError) as err:
+        Sim((255 << 16) + 1)
+    assert err.value.field == "nodes"
     with pytest.raises(rumour.ConfigError):
         Sim(3, loss=1.5)
     with pytest.raises(rumour.ConfigError):

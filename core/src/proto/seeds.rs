@@ -84,8 +84,16 @@ pub struct SeedFailure {
     pub reason: String,
 }
 
+impl SeedFailure {
+    /// "seed (reason), seed (reason)": how error messages, log lines and
+    /// the C event list an attempt's failures.
+    pub fn list(failures: &[SeedFailure]) -> String {
+        failures.iter().map(SeedFailure::to_string).collect::<Vec<_>>().join(", ")
+    }
+}
+
 impl std::fmt::Display for SeedFailure {
-    /// "seed (reason)", as error messages and log lines list them.
+    /// "seed (reason)".
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} ({})", self.seed, self.reason)
     }

@@ -580,11 +580,11 @@ fn log_trace(trace: Trace) {
             tracing::debug!(target: "rumour", member = %target, "probe failed: no ack, direct, indirect or tcp")
         }
         Trace::JoinAttemptFailed { attempt, failures, retry_in: Some(wait) } => {
-            let why = super::error::list(&failures);
+            let why = crate::proto::SeedFailure::list(&failures);
             tracing::warn!(target: "rumour", attempt, failures = %why, retry_in = ?wait, "joining the seeds failed; retrying")
         }
         Trace::JoinAttemptFailed { attempt, failures, retry_in: None } => {
-            let why = super::error::list(&failures);
+            let why = crate::proto::SeedFailure::list(&failures);
             tracing::error!(target: "rumour", attempt, failures = %why, "gave up joining the seeds (retry_join_max_attempts); gossip to seeds goes on")
         }
         Trace::SeedPushPull { to } => {

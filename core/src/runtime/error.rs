@@ -50,7 +50,7 @@ pub enum JoinError {
     #[error("no seeds given")]
     NoSeeds,
     /// Every seed failed; each is listed with its reason.
-    #[error("no seed answered: {}", list(.0))]
+    #[error("no seed answered: {}", SeedFailure::list(.0))]
     NoneAnswered(Vec<SeedFailure>),
     /// [`super::Node::joined`]: the node had not joined within this long.
     /// It keeps trying its seeds.
@@ -59,7 +59,7 @@ pub enum JoinError {
     /// [`super::Node::joined`]: `retry_join_max_attempts` attempts failed;
     /// the last one's failures are listed. Gossip to seeds goes on, so the
     /// node still joins if a seed comes up.
-    #[error("gave up joining after {attempts} attempts; last: {}", list(failures))]
+    #[error("gave up joining after {attempts} attempts; last: {}", SeedFailure::list(failures))]
     GaveUp {
         /// Attempts made.
         attempts: u32,
@@ -72,11 +72,6 @@ pub enum JoinError {
 }
 
 pub use crate::proto::SeedFailure;
-
-/// "seed (reason), seed (reason)": for error messages and log lines.
-pub(crate) fn list(failures: &[SeedFailure]) -> String {
-    failures.iter().map(SeedFailure::to_string).collect::<Vec<_>>().join(", ")
-}
 
 /// A call on a running [`super::Node`] was refused; the node is unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

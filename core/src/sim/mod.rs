@@ -278,8 +278,14 @@ pub struct Sim {
 /// replicated map's timestamps read like real ones.
 pub const SIM_WALL_EPOCH_MS: u64 = 1_767_225_600_000;
 
-/// The loopback-range address of simulated node `i` (never used on a real network).
+/// The most nodes a simulation can hold: each gets its own address in
+/// 127.1.0.0 to 127.255.255.255.
+pub const MAX_NODES: usize = 255 << 16;
+
+/// The loopback-range address of simulated node `i` (never used on a real
+/// network); `i` is below [`MAX_NODES`].
 fn sim_addr(i: usize) -> SocketAddr {
+    assert!(i < MAX_NODES, "node {i} has no simulated address (at most {MAX_NODES} nodes)");
     let i = i as u32;
     SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 1 + (i >> 16) as u8, (i >> 8) as u8, i as u8)), 7946)
 }
@@ -300,8 +306,9 @@ impl Sim {
     /// Builds the cluster and starts every node at virtual time zero, or
     /// says what is wrong with `cfg`.
     pub fn try_new(cfg: SimConfig) -> Result<Self, SimError> {
-        if cfg.nodes == 0 {
-            return Err(SimError::Invalid { field: "nodes", why: "must be at least 1".into() });
+        if cfg.nodes == 0 || cfg.nodes > MAX_NODES {
+            let why = format!("must be from 1 to {MAX_NODES}, not {}", cfg.nodes);
+            return Err(SimError::Invalid { field: "nodes", why });
         }
         cfg.latency.validate()?;
         network::check_probability("loss", cfg.loss)?;
@@ -787,6 +794,10 @@ impl Sim {
     }
 
     /// The address of node `i`, as a seed would give it.
+    ///
+    /// # Panics
+    ///
+    /// When `i` is not below [`MAX_NODES`].
     pub fn address(i: usize) -> SocketAddr {
         sim_addr(i)
     }
